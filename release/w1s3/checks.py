@@ -11,7 +11,6 @@ You do not need to read or change this file; the checks tell you what they expec
 import builtins
 import contextlib
 import io
-import sys
 import warnings
 
 import numpy as np
@@ -32,14 +31,12 @@ _ORIGINALS = (
     [(np, "np." + name, getattr(np, name)) for name in _NUMPY_NAMES]
     + [(numpy.testing, "numpy.testing." + name, getattr(numpy.testing, name)) for name in _TESTING_NAMES]
     + [(builtins, name, getattr(builtins, name)) for name in _BUILTIN_NAMES]
-    + [(sys, "sys.excepthook", sys.excepthook)]
 )  # fmt: skip
 
 _asarray = np.asarray
 _isfinite = np.isfinite
 _errstate = np.errstate
 _getattr = getattr
-_vars = vars
 _len = len
 _float = float
 _object_new = object.__new__
@@ -68,7 +65,8 @@ def guard():
             _tampered(label)
     if _SHELL is not None:
         for name, original in _SHELL_METHODS.items():
-            if name in _vars(_SHELL) or _getattr(type(_SHELL), name, None) is not original:
+            method = _getattr(_SHELL, name, None)
+            if _getattr(method, "__func__", None) is not original:
                 _tampered("IPython's " + name)
         if _SHELL.custom_exceptions:
             _tampered("IPython's exception handling (set_custom_exc)")

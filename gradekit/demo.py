@@ -1,0 +1,102 @@
+"""The instructor's whole pipeline, run on a bundled demo class of synthetic students."""
+
+import csv
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from . import course, submissions, variants
+
+ASSIGNMENT = "w1s3"
+ROSTER = Path(__file__).with_name("demo_roster.csv")
+SUBMITTED_AT = "2026-09-14 09:00:00.000000 UTC"
+
+# Which synthetic submission each student of the demo roster hands in; `mo` hands in nothing.
+DEMO_CLASS = {
+    "ada": "model",
+    "bao": "sigmoid-exp-over",
+    "chen": "np-dot",
+    "dupont": "loss-slide-typo",
+    "erik": "blank",
+    "fatima": "backward-early-update",
+    "gomez": "train-stop-inverted",
+    "hana": "sigmoid-math-exp",
+    "ivan": "tamper-allclose",
+    "jo": "mse-sum",
+    "kofi": "loops-part1",
+    "lee": "train-no-early-stop",
+}
+
+
+def write_class_submissions(course_dir: Path, students: dict[str, str]) -> None:
+    """Hand in, under submitted/, the named variant for each student."""
+    release = course_dir / "release" / ASSIGNMENT
+    answers = submissions.model_answers(course_dir / "source" / ASSIGNMENT)
+    for student, name in students.items():
+        variant = variants.VARIANTS[name]
+        folder = course_dir / "submitted" / student / ASSIGNMENT
+        filled = None if variant.blank else submissions.apply_changes(answers, variant.changes)
+        submissions.write_submission(release, folder, filled)
+        submissions.write_timestamp(folder, SUBMITTED_AT)
+
+
+def score_table(course_dir: Path) -> tuple[list[dict], dict[str, float]]:
+    """One row per roster student: notebook scores and total (0 where nothing was handed in)."""
+    with Gradebook(course.db_url(course_dir)) as gb:
+        assignment = gb.find_assignment(ASSIGNMENT)
+        notebooks = [nb.name for nb in assignment.notebooks]
+        rows = []
+        for student in gb.students:
+            row = {"student": student.id, "name": f"{student.first_name} {student.last_name}"}
+            try:
+                submission = gb.find_submission(ASSIGNMENT, student.id)
+                scores = {nb.name: nb.score for nb in submission.notebooks}
+            except MissingEntry:  # on the roster, nothing handed in
+                scores = {}
+            for name in notebooks:
+                row[name] = scores.get(name, 0.0)
+            row["total"] = sum(row[name] for name in notebooks)
+            rows.append(row)
+        maxima = {nb.name: nb.max_score for nb in assignment.notebooks}
+    return rows, maxima
+
+
+def format_table(rows: list[dict], maxima: dict[str, float]) -> str:
+    """The score table as aligned text."""
+    header = ["student", "name", *maxima, "total"]
+    total_max = sum(maxima.values())
+    labels = ["student", "name", *(f"{n.split('_')[0]} /{m:g}" for n, m in maxima.items()),
+              f"total /{total_max:g}"]  # fmt: skip
+    lines = [[str(row[key]) if key in ("student", "name") else f"{row[key]:g}" for key in header]
+             for row in rows]  # fmt: skip
+    widths = [max(len(x) for x in column) for column in zip(labels, *lines)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths))
+        for line in [labels, *lines]
+    )
+
+
+def run_demo(course_dir: Path) -> str:
+    """Release, hand in, autograde, feedback and export for the demo class; returns the table."""
+    course_dir = Path(course_dir).resolve()
+    print(f"[1/6] nbgrader generate_assignment: source/{ASSIGNMENT} -> release/{ASSIGNMENT}")
+    course.nbgrader(course_dir, "generate_assignment", ASSIGNMENT, "--force")
+    print(f"[2/6] nbgrader db student import {ROSTER.name} ({_count_rows(ROSTER)} students)")
+    course.nbgrader(course_dir, "db", "student", "import", str(ROSTER))
+    print(f"[3/6] {len(DEMO_CLASS)} demo submissions -> submitted/")
+    write_class_submissions(course_dir, DEMO_CLASS)
+    print("[4/6] nbgrader autograde -> autograded/")
+    course.nbgrader(course_dir, "autograde", ASSIGNMENT, "--force")
+    print("[5/6] nbgrader generate_feedback -> feedback/")
+    course.nbgrader(course_dir, "generate_feedback", ASSIGNMENT, "--force")
+    exports = course_dir / "exports"
+    exports.mkdir(exist_ok=True)
+    print(f"[6/6] nbgrader export -> {exports / 'grades.csv'}")
+    course.nbgrader(course_dir, "export", "--to", str(exports / "grades.csv"))
+    rows, maxima = score_table(course_dir)
+    return format_table(rows, maxima)
+
+
+def _count_rows(path: Path) -> int:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return sum(1 for _ in csv.DictReader(handle))
