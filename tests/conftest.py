@@ -1,0 +1,70 @@
+"""Shared fixtures: course folders made from this repository, real nbgrader runs on them."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from gradekit import course, demo, submissions, variants
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = demo.ASSIGNMENT
+SOURCE = REPO / "source" / ASSIGNMENT
+RELEASE = REPO / "release" / ASSIGNMENT
+
+
+def make_course(folder: Path) -> Path:
+    """A course folder with this repo's source and config, and a freshly generated release."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "source", folder / "source")
+    shutil.copy(REPO / "nbgrader_config.py", folder)
+    course.nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")
+    return folder
+
+
+def execute(path: Path) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in a fresh kernel, errors recorded in the outputs."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )  # fmt: skip
+    client.execute()
+    return nb
+
+
+def autograde_class(folder: Path, names: list[str]) -> dict[str, dict[str, float]]:
+    """Hand in the named variants (one student each) and autograde them with nbgrader."""
+    demo.write_class_submissions(folder, {name: name for name in names})
+    course.nbgrader(folder, "autograde", ASSIGNMENT, "--force")
+    return course.cell_scores(folder, ASSIGNMENT)
+
+
+@pytest.fixture(scope="session")
+def source_run(tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
+    """The source notebooks, executed once for every test that reads their outputs."""
+    folder = tmp_path_factory.mktemp("source-run")
+    shutil.copytree(SOURCE, folder, dirs_exist_ok=True)
+    return {path.name: execute(path) for path in sorted(folder.glob("*.ipynb"))}
+
+
+@pytest.fixture(scope="session")
+def fresh_course(tmp_path_factory) -> Path:
+    """A course folder whose release was just generated from the source."""
+    return make_course(tmp_path_factory.mktemp("fresh") / "course")
+
+
+@pytest.fixture(scope="session")
+def model_answers():
+    return submissions.model_answers(SOURCE)
+
+
+@pytest.fixture(scope="session")
+def max_points(fresh_course) -> dict[str, float]:
+    return course.max_scores(fresh_course, ASSIGNMENT)
+
+
+def variant(name: str) -> variants.Variant:
+    return variants.VARIANTS[name]
