@@ -65,13 +65,19 @@ def format_table(rows: list[dict], maxima: dict[str, float]) -> str:
     """The score table as aligned text."""
     header = ["student", "name", *maxima, "total"]
     total_max = sum(maxima.values())
-    labels = ["student", "name", *(f"{n.split('_')[0]} /{m:g}" for n, m in maxima.items()),
-              f"total /{total_max:g}"]  # fmt: skip
-    lines = [[str(row[key]) if key in ("student", "name") else f"{row[key]:g}" for key in header]
-             for row in rows]  # fmt: skip
-    widths = [max(len(x) for x in column) for column in zip(labels, *lines)]
+    labels = [
+        "student",
+        "name",
+        *(f"{n.split('_')[0]} /{m:g}" for n, m in maxima.items()),
+        f"total /{total_max:g}",
+    ]
+    lines = [
+        [str(row[key]) if key in ("student", "name") else f"{row[key]:g}" for key in header]
+        for row in rows
+    ]
+    widths = [max(len(x) for x in column) for column in zip(labels, *lines, strict=True)]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths))
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
         for line in [labels, *lines]
     )
 

@@ -25,9 +25,7 @@ def model_answers(source_dir: Path) -> dict[str, dict[str, str]]:
         nb = nbformat.read(path, as_version=4)
         answers[path.name] = {
             cell.id: "\n".join(
-                line
-                for line in cell.source.splitlines()
-                if line.strip() not in SOLUTION_MARKERS
+                line for line in cell.source.splitlines() if line.strip() not in SOLUTION_MARKERS
             )
             for cell in nb.cells
             if is_solution_cell(cell)
@@ -89,4 +87,3 @@ def write_submission(release_dir: Path, student_dir: Path, answers: dict | None)
 def write_timestamp(student_dir: Path, timestamp: str) -> None:
     """nbgrader reads the submission time from timestamp.txt."""
     (student_dir / "timestamp.txt").write_text(timestamp + "\n")
-

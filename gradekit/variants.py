@@ -8,22 +8,38 @@ Correct variants fail nothing, whatever their style.
 from dataclasses import dataclass, field
 
 PART1_CHECKS = (
-    "test_s_at_zero", "test_s_properties", "test_s_values",
-    "test_l_l2_at_half", "test_l_l2_limits", "test_l_l2_values",
-    "test_logistic_regression_boundary", "test_logistic_regression_values",
-    "test_predict_samples_lecture", "test_predict_samples_values",
-    "test_log_likelihood_coin_flip", "test_log_likelihood_values",
+    "test_s_at_zero",
+    "test_s_properties",
+    "test_s_values",
+    "test_l_l2_at_half",
+    "test_l_l2_limits",
+    "test_l_l2_values",
+    "test_logistic_regression_boundary",
+    "test_logistic_regression_values",
+    "test_predict_samples_lecture",
+    "test_predict_samples_values",
+    "test_log_likelihood_coin_flip",
+    "test_log_likelihood_values",
     "test_log_likelihood_prefers_true_labels",
-)  # fmt: skip
+)
 PART2_CHECKS = (
-    "test_init_shapes", "test_init_draw_order", "test_init_lecture_losses",
-    "test_forward_example", "test_forward_values",
-    "test_mse_loss_example", "test_mse_loss_values",
-    "test_backward_example", "test_backward_gradient", "test_backward_refreshes_loss",
+    "test_init_shapes",
+    "test_init_draw_order",
+    "test_init_lecture_losses",
+    "test_forward_example",
+    "test_forward_values",
+    "test_mse_loss_example",
+    "test_mse_loss_values",
+    "test_backward_example",
+    "test_backward_gradient",
+    "test_backward_refreshes_loss",
     "test_backward_lecture_steps",
-    "test_train_example", "test_train_decreases", "test_train_early_stopping",
-    "test_train_follows_arguments", "test_train_display",
-)  # fmt: skip
+    "test_train_example",
+    "test_train_decreases",
+    "test_train_early_stopping",
+    "test_train_follows_arguments",
+    "test_train_display",
+)
 
 
 @dataclass(frozen=True)
@@ -166,7 +182,9 @@ CORRECT = [
                 "def forward(self, inputs):\n"
                 "    return np.dot(np.dot(inputs, self.W1) + self.b1, self.W2) + self.b2"
             ),
-            "ShallowNeuralNet.backward": _BACKWARD.replace("Z1_b.T @ epsilon", "np.dot(Z1_b.T, epsilon)")
+            "ShallowNeuralNet.backward": _BACKWARD.replace(
+                "Z1_b.T @ epsilon", "np.dot(Z1_b.T, epsilon)"
+            )
             .replace("epsilon @ self.W2.T", "np.dot(epsilon, self.W2.T)")
             .replace("inputs.T @ dL_dZ1", "np.dot(inputs.T, dL_dZ1)"),
         },
@@ -274,196 +292,421 @@ _STEP_CHECKS = (
 )
 
 BUGGY = [
-    Variant("blank", "the release handed in untouched", blank=True,
-            fails=_fails(*PART1_CHECKS, *PART2_CHECKS)),
-    Variant("sigmoid-sign", "s(x) = 1 / (1 + exp(x)): a lost minus sign",
-            {"s": "def s(x):\n    return 1 / (1 + np.exp(x))"},
-            _fails("test_s_values", "test_predict_samples_lecture")),
-    Variant("sigmoid-math-exp", "math.exp: right on numbers, fails on arrays",
-            {"s": "def s(x):\n    import math\n    return 1 / (1 + math.exp(-x))"},
-            _fails("test_s_properties", "test_s_values", "test_log_likelihood_coin_flip")),
-    Variant("sigmoid-no-one", "s(x) = 1 / exp(-x): the 1 + is missing",
-            {"s": "def s(x):\n    return 1 / np.exp(-x)"},
-            _fails(*_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip")),
-    Variant("sigmoid-hard-coded", "s returns 0.5, the one value the visible check asks for",
-            {"s": "def s(x):\n    return 0.5"},
-            _fails("test_s_properties", "test_s_values", "test_predict_samples_lecture")),
-    Variant("logistic-swapped", "l and l2 swapped",
-            {"l": "def l(x):\n    return np.log(1 - x)", "l2": "def l2(x):\n    return np.log(x)"},
-            _fails("test_l_l2_limits", "test_l_l2_values")),
-    Variant("l2-negated", "l2(x) = -ln(1 - x)",
-            {"l2": "def l2(x):\n    return -np.log(1 - x)"}, _fails(*_L_CHECKS)),
-    Variant("l-math-log", "math.log: right on numbers, fails on arrays",
-            {"l": "def l(x):\n    import math\n    return math.log(x)"}, _fails("test_l_l2_values")),
-    Variant("l2-wrong-order", "l2(x) = ln(x - 1): nan on (0, 1)",
-            {"l2": "def l2(x):\n    return np.log(x - 1)"}, _fails(*_L_CHECKS)),
-    Variant("logreg-no-bias", "p(x) = s(a x): the bias is forgotten",
-            {"logistic_regression": "def logistic_regression(x, a, b):\n    return s(a * x)"},
-            _fails("test_logistic_regression_boundary", "test_logistic_regression_values",
-                   "test_predict_samples_lecture")),
-    Variant("logreg-no-sigmoid", "p(x) = a x + b: the logit, not a probability",
-            {"logistic_regression": "def logistic_regression(x, a, b):\n    return a * x + b"},
-            _fails("test_logistic_regression_boundary", "test_logistic_regression_values",
-                   "test_predict_samples_lecture", "test_log_likelihood_coin_flip")),
-    Variant("predict-inverted", "class 1 when p(x) < 0.5",
-            {"predict_samples": "def predict_samples(inputs, a, b):\n"
-                                "    return [int(logistic_regression(x, a, b) < 0.5) for x in inputs]"},
-            _fails("test_predict_samples_lecture", "test_predict_samples_values")),
-    Variant("predict-probabilities", "returns probabilities instead of classes",
-            {"predict_samples": "def predict_samples(inputs, a, b):\n"
-                                "    return [logistic_regression(x, a, b) for x in inputs]"},
-            _fails("test_predict_samples_lecture", "test_predict_samples_values")),
-    Variant("predict-hard-coded", "returns the lecture's printed list whatever the inputs",
-            {"predict_samples": "def predict_samples(inputs, a, b):\n    return [1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, "
-                                "1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, "
-                                "0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1]"},
-            _fails("test_predict_samples_values")),
-    Variant("loss-slide-typo", "the slides' typo: x_i in front of the logs instead of y_i",
-            {"log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
-                                    "    p = logistic_regression(x, a, b)\n"
-                                    "    return -np.mean(x * np.log(p) + (1 - x) * np.log(1 - p))"},
-            _fails("test_log_likelihood_values", "test_log_likelihood_prefers_true_labels")),
-    Variant("loss-no-minus", "the log-likelihood itself, not multiplied by -1",
-            {"log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
-                                    "    p = logistic_regression(x, a, b)\n"
-                                    "    return np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))"},
-            _fails(*_LOSS_CHECKS)),
-    Variant("loss-sum", "sum instead of mean",
-            {"log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
-                                    "    p = logistic_regression(x, a, b)\n"
-                                    "    return -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))"},
-            _fails("test_log_likelihood_coin_flip", "test_log_likelihood_values")),
-    Variant("loss-logs-swapped", "y weighs ln(1 - p) and 1 - y weighs ln(p)",
-            {"log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
-                                    "    p = logistic_regression(x, a, b)\n"
-                                    "    return -np.mean(y * np.log(1 - p) + (1 - y) * np.log(p))"},
-            _fails("test_log_likelihood_values", "test_log_likelihood_prefers_true_labels")),
-    Variant("init-order", "draws b1 before W1",
-            {"ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
-             "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
-             "    self.b1 = np.random.randn(1, n_h) * 0.1\n"
-             "    self.W1 = np.random.randn(n_x, n_h) * 0.1\n"
-             "    self.W2 = np.random.randn(n_h, n_y) * 0.1\n"
-             "    self.b2 = np.random.randn(1, n_y) * 0.1\n"
-             "    self.loss = float('inf')"},
-            _fails("test_init_draw_order", "test_init_lecture_losses")),
-    Variant("init-unscaled", "forgets the * 0.1",
-            {"ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
-             "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
-             "    self.W1 = np.random.randn(n_x, n_h)\n"
-             "    self.b1 = np.random.randn(1, n_h)\n"
-             "    self.W2 = np.random.randn(n_h, n_y)\n"
-             "    self.b2 = np.random.randn(1, n_y)\n"
-             "    self.loss = float('inf')"},
-            _fails("test_init_draw_order", "test_init_lecture_losses")),
-    Variant("init-transposed", "W1 of shape (n_h, n_x)",
-            {"ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
-             "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
-             "    self.W1 = np.random.randn(n_h, n_x) * 0.1\n"
-             "    self.b1 = np.random.randn(1, n_h) * 0.1\n"
-             "    self.W2 = np.random.randn(n_h, n_y) * 0.1\n"
-             "    self.b2 = np.random.randn(1, n_y) * 0.1\n"
-             "    self.loss = float('inf')"},
-            _fails("test_init_shapes", "test_init_draw_order", "test_init_lecture_losses")),
-    Variant("init-no-loss", "never sets self.loss",
-            {"ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
-             "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
-             "    self.W1 = np.random.randn(n_x, n_h) * 0.1\n"
-             "    self.b1 = np.random.randn(1, n_h) * 0.1\n"
-             "    self.W2 = np.random.randn(n_h, n_y) * 0.1\n"
-             "    self.b2 = np.random.randn(1, n_y) * 0.1"},
-            _fails("test_init_shapes")),
-    Variant("forward-no-b1", "forward forgets the first bias",
-            {"ShallowNeuralNet.forward": "def forward(self, inputs):\n"
-             "    return np.matmul(np.matmul(inputs, self.W1), self.W2) + self.b2"},
-            _fails("test_forward_example", "test_forward_values", "test_train_example")),
-    Variant("forward-transposed", "forward multiplies by W1 transposed",
-            {"ShallowNeuralNet.forward": "def forward(self, inputs):\n"
-             "    return (inputs @ self.W1.T + self.b1) @ self.W2 + self.b2"},
-            _fails("test_forward_example", "test_forward_values", "test_mse_loss_example",
-                   "test_train_example")),
-    Variant("mse-sum", "MSE_loss sums instead of averaging",
-            {"ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
-             "    self.loss = np.sum((self.forward(inputs) - outputs) ** 2)\n"
-             "    return self.loss"},
-            _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example")),
-    Variant("mse-not-stored", "MSE_loss returns the loss but does not store it",
-            {"ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
-             "    return np.mean((self.forward(inputs) - outputs) ** 2)"},
-            _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example")),
-    Variant("mse-hard-coded", "MSE_loss stores and returns the lecture's first loss",
-            {"ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
-             "    self.loss = 13.1869714693353\n"
-             "    return self.loss"},
-            _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example")),
-    Variant("backward-no-2-over-m", "gradients without their 2/m",
-            {"ShallowNeuralNet.backward": _BACKWARD.replace("(2 / m) * ", "")},
-            _fails(*_STEP_CHECKS)),
-    Variant("backward-ascent", "+= alpha * gradient: climbs the loss",
-            {"ShallowNeuralNet.backward": _BACKWARD.replace(" - alpha * ", " + alpha * ")},
-            _fails(*_STEP_CHECKS)),
-    Variant("backward-early-update", "updates W2 before computing the gradient through it",
-            {"ShallowNeuralNet.backward": _edit(
+    Variant(
+        "blank",
+        "the release handed in untouched",
+        blank=True,
+        fails=_fails(*PART1_CHECKS, *PART2_CHECKS),
+    ),
+    Variant(
+        "sigmoid-sign",
+        "s(x) = 1 / (1 + exp(x)): a lost minus sign",
+        {"s": "def s(x):\n    return 1 / (1 + np.exp(x))"},
+        _fails("test_s_values", "test_predict_samples_lecture"),
+    ),
+    Variant(
+        "sigmoid-math-exp",
+        "math.exp: right on numbers, fails on arrays",
+        {"s": "def s(x):\n    import math\n    return 1 / (1 + math.exp(-x))"},
+        _fails("test_s_properties", "test_s_values", "test_log_likelihood_coin_flip"),
+    ),
+    Variant(
+        "sigmoid-no-one",
+        "s(x) = 1 / exp(-x): the 1 + is missing",
+        {"s": "def s(x):\n    return 1 / np.exp(-x)"},
+        _fails(*_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"),
+    ),
+    Variant(
+        "sigmoid-hard-coded",
+        "s returns 0.5, the one value the visible check asks for",
+        {"s": "def s(x):\n    return 0.5"},
+        _fails("test_s_properties", "test_s_values", "test_predict_samples_lecture"),
+    ),
+    Variant(
+        "logistic-swapped",
+        "l and l2 swapped",
+        {"l": "def l(x):\n    return np.log(1 - x)", "l2": "def l2(x):\n    return np.log(x)"},
+        _fails("test_l_l2_limits", "test_l_l2_values"),
+    ),
+    Variant(
+        "l2-negated",
+        "l2(x) = -ln(1 - x)",
+        {"l2": "def l2(x):\n    return -np.log(1 - x)"},
+        _fails(*_L_CHECKS),
+    ),
+    Variant(
+        "l-math-log",
+        "math.log: right on numbers, fails on arrays",
+        {"l": "def l(x):\n    import math\n    return math.log(x)"},
+        _fails("test_l_l2_values"),
+    ),
+    Variant(
+        "l2-wrong-order",
+        "l2(x) = ln(x - 1): nan on (0, 1)",
+        {"l2": "def l2(x):\n    return np.log(x - 1)"},
+        _fails(*_L_CHECKS),
+    ),
+    Variant(
+        "logreg-no-bias",
+        "p(x) = s(a x): the bias is forgotten",
+        {"logistic_regression": "def logistic_regression(x, a, b):\n    return s(a * x)"},
+        _fails(
+            "test_logistic_regression_boundary",
+            "test_logistic_regression_values",
+            "test_predict_samples_lecture",
+        ),
+    ),
+    Variant(
+        "logreg-no-sigmoid",
+        "p(x) = a x + b: the logit, not a probability",
+        {"logistic_regression": "def logistic_regression(x, a, b):\n    return a * x + b"},
+        _fails(
+            "test_logistic_regression_boundary",
+            "test_logistic_regression_values",
+            "test_predict_samples_lecture",
+            "test_log_likelihood_coin_flip",
+        ),
+    ),
+    Variant(
+        "predict-inverted",
+        "class 1 when p(x) < 0.5",
+        {
+            "predict_samples": "def predict_samples(inputs, a, b):\n"
+            "    return [int(logistic_regression(x, a, b) < 0.5) for x in inputs]"
+        },
+        _fails("test_predict_samples_lecture", "test_predict_samples_values"),
+    ),
+    Variant(
+        "predict-probabilities",
+        "returns probabilities instead of classes",
+        {
+            "predict_samples": "def predict_samples(inputs, a, b):\n"
+            "    return [logistic_regression(x, a, b) for x in inputs]"
+        },
+        _fails("test_predict_samples_lecture", "test_predict_samples_values"),
+    ),
+    Variant(
+        "predict-hard-coded",
+        "returns the lecture's printed list whatever the inputs",
+        {
+            "predict_samples": "def predict_samples(inputs, a, b):\n    return [1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, "
+            "1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, "
+            "0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1]"
+        },
+        _fails("test_predict_samples_values"),
+    ),
+    Variant(
+        "loss-slide-typo",
+        "the slides' typo: x_i in front of the logs instead of y_i",
+        {
+            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
+            "    p = logistic_regression(x, a, b)\n"
+            "    return -np.mean(x * np.log(p) + (1 - x) * np.log(1 - p))"
+        },
+        _fails("test_log_likelihood_values", "test_log_likelihood_prefers_true_labels"),
+    ),
+    Variant(
+        "loss-no-minus",
+        "the log-likelihood itself, not multiplied by -1",
+        {
+            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
+            "    p = logistic_regression(x, a, b)\n"
+            "    return np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))"
+        },
+        _fails(*_LOSS_CHECKS),
+    ),
+    Variant(
+        "loss-sum",
+        "sum instead of mean",
+        {
+            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
+            "    p = logistic_regression(x, a, b)\n"
+            "    return -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))"
+        },
+        _fails("test_log_likelihood_coin_flip", "test_log_likelihood_values"),
+    ),
+    Variant(
+        "loss-logs-swapped",
+        "y weighs ln(1 - p) and 1 - y weighs ln(p)",
+        {
+            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
+            "    p = logistic_regression(x, a, b)\n"
+            "    return -np.mean(y * np.log(1 - p) + (1 - y) * np.log(p))"
+        },
+        _fails("test_log_likelihood_values", "test_log_likelihood_prefers_true_labels"),
+    ),
+    Variant(
+        "init-order",
+        "draws b1 before W1",
+        {
+            "ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
+            "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
+            "    self.b1 = np.random.randn(1, n_h) * 0.1\n"
+            "    self.W1 = np.random.randn(n_x, n_h) * 0.1\n"
+            "    self.W2 = np.random.randn(n_h, n_y) * 0.1\n"
+            "    self.b2 = np.random.randn(1, n_y) * 0.1\n"
+            "    self.loss = float('inf')"
+        },
+        _fails("test_init_draw_order", "test_init_lecture_losses"),
+    ),
+    Variant(
+        "init-unscaled",
+        "forgets the * 0.1",
+        {
+            "ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
+            "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
+            "    self.W1 = np.random.randn(n_x, n_h)\n"
+            "    self.b1 = np.random.randn(1, n_h)\n"
+            "    self.W2 = np.random.randn(n_h, n_y)\n"
+            "    self.b2 = np.random.randn(1, n_y)\n"
+            "    self.loss = float('inf')"
+        },
+        _fails("test_init_draw_order", "test_init_lecture_losses"),
+    ),
+    Variant(
+        "init-transposed",
+        "W1 of shape (n_h, n_x)",
+        {
+            "ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
+            "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
+            "    self.W1 = np.random.randn(n_h, n_x) * 0.1\n"
+            "    self.b1 = np.random.randn(1, n_h) * 0.1\n"
+            "    self.W2 = np.random.randn(n_h, n_y) * 0.1\n"
+            "    self.b2 = np.random.randn(1, n_y) * 0.1\n"
+            "    self.loss = float('inf')"
+        },
+        _fails("test_init_shapes", "test_init_draw_order", "test_init_lecture_losses"),
+    ),
+    Variant(
+        "init-no-loss",
+        "never sets self.loss",
+        {
+            "ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
+            "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
+            "    self.W1 = np.random.randn(n_x, n_h) * 0.1\n"
+            "    self.b1 = np.random.randn(1, n_h) * 0.1\n"
+            "    self.W2 = np.random.randn(n_h, n_y) * 0.1\n"
+            "    self.b2 = np.random.randn(1, n_y) * 0.1"
+        },
+        _fails("test_init_shapes"),
+    ),
+    Variant(
+        "forward-no-b1",
+        "forward forgets the first bias",
+        {
+            "ShallowNeuralNet.forward": "def forward(self, inputs):\n"
+            "    return np.matmul(np.matmul(inputs, self.W1), self.W2) + self.b2"
+        },
+        _fails("test_forward_example", "test_forward_values", "test_train_example"),
+    ),
+    Variant(
+        "forward-transposed",
+        "forward multiplies by W1 transposed",
+        {
+            "ShallowNeuralNet.forward": "def forward(self, inputs):\n"
+            "    return (inputs @ self.W1.T + self.b1) @ self.W2 + self.b2"
+        },
+        _fails(
+            "test_forward_example",
+            "test_forward_values",
+            "test_mse_loss_example",
+            "test_train_example",
+        ),
+    ),
+    Variant(
+        "mse-sum",
+        "MSE_loss sums instead of averaging",
+        {
+            "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
+            "    self.loss = np.sum((self.forward(inputs) - outputs) ** 2)\n"
+            "    return self.loss"
+        },
+        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+    ),
+    Variant(
+        "mse-not-stored",
+        "MSE_loss returns the loss but does not store it",
+        {
+            "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
+            "    return np.mean((self.forward(inputs) - outputs) ** 2)"
+        },
+        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+    ),
+    Variant(
+        "mse-hard-coded",
+        "MSE_loss stores and returns the lecture's first loss",
+        {
+            "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
+            "    self.loss = 13.1869714693353\n"
+            "    return self.loss"
+        },
+        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+    ),
+    Variant(
+        "backward-no-2-over-m",
+        "gradients without their 2/m",
+        {"ShallowNeuralNet.backward": _BACKWARD.replace("(2 / m) * ", "")},
+        _fails(*_STEP_CHECKS),
+    ),
+    Variant(
+        "backward-ascent",
+        "+= alpha * gradient: climbs the loss",
+        {"ShallowNeuralNet.backward": _BACKWARD.replace(" - alpha * ", " + alpha * ")},
+        _fails(*_STEP_CHECKS),
+    ),
+    Variant(
+        "backward-early-update",
+        "updates W2 before computing the gradient through it",
+        {
+            "ShallowNeuralNet.backward": _edit(
                 _BACKWARD,
                 "    dL_dZ1 = epsilon @ self.W2.T\n",
                 "    self.W2 = self.W2 - alpha * dL_dW2\n    dL_dZ1 = epsilon @ self.W2.T\n",
-            ).replace("    self.W2 = self.W2 - alpha * dL_dW2\n    self.b2", "    self.b2")},
-            _fails(*_STEP_CHECKS)),
-    Variant("backward-stale-loss", "backward does not refresh self.loss",
-            {"ShallowNeuralNet.backward": _BACKWARD.replace("    self.MSE_loss(inputs, outputs)\n", "")},
-            _fails("test_backward_refreshes_loss", "test_train_example")),
-    Variant("backward-no-bias-update", "b1 and b2 never move",
-            {"ShallowNeuralNet.backward": _BACKWARD.replace("    self.b1 = self.b1 - alpha * dL_db1\n", "")
-             .replace("    self.b2 = self.b2 - alpha * dL_db2\n", "")},
-            _fails(*_STEP_CHECKS)),
-    Variant("backward-missing-transpose", "epsilon @ W2 instead of epsilon @ W2.T",
-            {"ShallowNeuralNet.backward": _BACKWARD.replace("epsilon @ self.W2.T", "epsilon @ self.W2")},
-            _fails("test_backward_gradient", "test_backward_refreshes_loss", "test_backward_lecture_steps",
-                   "test_train_example")),
-    Variant("train-no-initial-loss", "losses_list starts empty",
-            {"ShallowNeuralNet.train": _TRAIN.replace("self.losses_list = [self.loss]",
-                                                      "self.losses_list = []")
-             .replace("        if abs(", "        if len(self.losses_list) > 1 and abs(")},
-            _fails("test_train_example", "test_train_decreases", "test_train_early_stopping",
-                   "test_train_follows_arguments")),
-    Variant("train-stop-inverted", "stops when the loss changes by more than delta",
-            {"ShallowNeuralNet.train": _TRAIN.replace("< delta", "> delta")}, _fails(*_TRAIN_CHECKS)),
-    Variant("train-no-early-stop", "never stops early",
-            {"ShallowNeuralNet.train": _TRAIN.replace(
-                "        if abs(self.losses_list[-1] - self.losses_list[-2]) < delta:\n            break\n", "")},
-            _fails("test_train_early_stopping")),
-    Variant("train-ignores-alpha", "calls backward with its default learning rate",
-            {"ShallowNeuralNet.train": _TRAIN.replace("self.backward(inputs, outputs, alpha)",
-                                                      "self.backward(inputs, outputs)")},
-            _fails("test_train_early_stopping", "test_train_follows_arguments")),
-    Variant("train-no-return", "stores the losses but returns None",
-            {"ShallowNeuralNet.train": _TRAIN.replace("    return self.losses_list\n", "")},
-            _fails("test_train_example", "test_train_decreases", "test_train_early_stopping",
-                   "test_train_follows_arguments")),
-    Variant("train-off-by-one", "range(1, N_max): one step short",
-            {"ShallowNeuralNet.train": _TRAIN.replace("range(1, N_max + 1)", "range(1, N_max)")},
-            _fails(*_TRAIN_CHECKS)),
-    Variant("train-always-prints", "prints even with display=False",
-            {"ShallowNeuralNet.train": _TRAIN.replace("        if display:\n            print(",
-                                                      "        if True:\n            print(")},
-            _fails("test_train_display")),
-    Variant("tamper-allclose", "a wrong s, then np.allclose and numpy.testing patched to always pass",
-            {"s": "def s(x):\n    return 0.5\n\n\nimport numpy.testing\n"
-                  "np.allclose = lambda *args, **kwargs: True\n"
-                  "numpy.testing.assert_allclose = lambda *args, **kwargs: None"},
-            _fails(*PART1_CHECKS)),
-    Variant("tamper-builtins", "a wrong loss, then abs and print replaced",
-            {"log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n    return 0.0\n\n\n"
-                                    "import builtins\nbuiltins.abs = lambda value: 0\nprint = lambda *args: None"},
-            _fails(*_LOSS_CHECKS)),
-    Variant("tamper-traceback", "a blank forward, then IPython's traceback display switched off",
-            {"ShallowNeuralNet.forward": "def forward(self, inputs):\n    return 0\n\n"
-                                         "get_ipython().showtraceback = lambda *args, **kwargs: None"},
-            _fails(*PART2_CHECKS)),
-    Variant("tamper-custom-exc", "a blank s, then every exception swallowed by a custom handler",
-            {"s": "def s(x):\n    return 0\n\n\n"
-                  "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)"},
-            _fails(*PART1_CHECKS)),
+            ).replace("    self.W2 = self.W2 - alpha * dL_dW2\n    self.b2", "    self.b2")
+        },
+        _fails(*_STEP_CHECKS),
+    ),
+    Variant(
+        "backward-stale-loss",
+        "backward does not refresh self.loss",
+        {
+            "ShallowNeuralNet.backward": _BACKWARD.replace(
+                "    self.MSE_loss(inputs, outputs)\n", ""
+            )
+        },
+        _fails("test_backward_refreshes_loss", "test_train_example"),
+    ),
+    Variant(
+        "backward-no-bias-update",
+        "b1 and b2 never move",
+        {
+            "ShallowNeuralNet.backward": _BACKWARD.replace(
+                "    self.b1 = self.b1 - alpha * dL_db1\n", ""
+            ).replace("    self.b2 = self.b2 - alpha * dL_db2\n", "")
+        },
+        _fails(*_STEP_CHECKS),
+    ),
+    Variant(
+        "backward-missing-transpose",
+        "epsilon @ W2 instead of epsilon @ W2.T",
+        {
+            "ShallowNeuralNet.backward": _BACKWARD.replace(
+                "epsilon @ self.W2.T", "epsilon @ self.W2"
+            )
+        },
+        _fails(
+            "test_backward_gradient",
+            "test_backward_refreshes_loss",
+            "test_backward_lecture_steps",
+            "test_train_example",
+        ),
+    ),
+    Variant(
+        "train-no-initial-loss",
+        "losses_list starts empty",
+        {
+            "ShallowNeuralNet.train": _TRAIN.replace(
+                "self.losses_list = [self.loss]", "self.losses_list = []"
+            ).replace("        if abs(", "        if len(self.losses_list) > 1 and abs(")
+        },
+        _fails(
+            "test_train_example",
+            "test_train_decreases",
+            "test_train_early_stopping",
+            "test_train_follows_arguments",
+        ),
+    ),
+    Variant(
+        "train-stop-inverted",
+        "stops when the loss changes by more than delta",
+        {"ShallowNeuralNet.train": _TRAIN.replace("< delta", "> delta")},
+        _fails(*_TRAIN_CHECKS),
+    ),
+    Variant(
+        "train-no-early-stop",
+        "never stops early",
+        {
+            "ShallowNeuralNet.train": _TRAIN.replace(
+                "        if abs(self.losses_list[-1] - self.losses_list[-2]) < delta:\n            break\n",
+                "",
+            )
+        },
+        _fails("test_train_early_stopping"),
+    ),
+    Variant(
+        "train-ignores-alpha",
+        "calls backward with its default learning rate",
+        {
+            "ShallowNeuralNet.train": _TRAIN.replace(
+                "self.backward(inputs, outputs, alpha)", "self.backward(inputs, outputs)"
+            )
+        },
+        _fails("test_train_early_stopping", "test_train_follows_arguments"),
+    ),
+    Variant(
+        "train-no-return",
+        "stores the losses but returns None",
+        {"ShallowNeuralNet.train": _TRAIN.replace("    return self.losses_list\n", "")},
+        _fails(
+            "test_train_example",
+            "test_train_decreases",
+            "test_train_early_stopping",
+            "test_train_follows_arguments",
+        ),
+    ),
+    Variant(
+        "train-off-by-one",
+        "range(1, N_max): one step short",
+        {"ShallowNeuralNet.train": _TRAIN.replace("range(1, N_max + 1)", "range(1, N_max)")},
+        _fails(*_TRAIN_CHECKS),
+    ),
+    Variant(
+        "train-always-prints",
+        "prints even with display=False",
+        {
+            "ShallowNeuralNet.train": _TRAIN.replace(
+                "        if display:\n            print(", "        if True:\n            print("
+            )
+        },
+        _fails("test_train_display"),
+    ),
+    Variant(
+        "tamper-allclose",
+        "a wrong s, then np.allclose and numpy.testing patched to always pass",
+        {
+            "s": "def s(x):\n    return 0.5\n\n\nimport numpy.testing\n"
+            "np.allclose = lambda *args, **kwargs: True\n"
+            "numpy.testing.assert_allclose = lambda *args, **kwargs: None"
+        },
+        _fails(*PART1_CHECKS),
+    ),
+    Variant(
+        "tamper-builtins",
+        "a wrong loss, then abs and print replaced",
+        {
+            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n    return 0.0\n\n\n"
+            "import builtins\nbuiltins.abs = lambda value: 0\nprint = lambda *args: None"
+        },
+        _fails(*_LOSS_CHECKS),
+    ),
+    Variant(
+        "tamper-traceback",
+        "a blank forward, then IPython's traceback display switched off",
+        {
+            "ShallowNeuralNet.forward": "def forward(self, inputs):\n    return 0\n\n"
+            "get_ipython().showtraceback = lambda *args, **kwargs: None"
+        },
+        _fails(*PART2_CHECKS),
+    ),
+    Variant(
+        "tamper-custom-exc",
+        "a blank s, then every exception swallowed by a custom handler",
+        {
+            "s": "def s(x):\n    return 0\n\n\n"
+            "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)"
+        },
+        _fails(*PART1_CHECKS),
+    ),
 ]
 
 VARIANTS = {variant.name: variant for variant in CORRECT + BUGGY}

@@ -28,7 +28,9 @@ def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(tmp_path, max
     assert totals == expected
     assert "Dupont, Jr." in table and "total /50" in table
     for student in demo.DEMO_CLASS:
-        assert (folder / "feedback" / student / ASSIGNMENT / "part1_logistic_regression.html").exists()
+        assert (
+            folder / "feedback" / student / ASSIGNMENT / "part1_logistic_regression.html"
+        ).exists()
     with open(folder / "exports" / "grades.csv", newline="", encoding="utf-8") as handle:
         exported = list(csv.DictReader(handle))
     assert {row["student_id"] for row in exported} == set(totals)

@@ -44,13 +44,20 @@ def test_each_grade_cell_scores_as_the_variant_predicts(graded_shard, max_points
     fails = VARIANTS[name].fails
     expected = {cell: 0.0 if cell in fails else points for cell, points in max_points.items()}
     got = scores[name]
-    wrong = {cell: (got.get(cell), expected[cell]) for cell in expected if got.get(cell) != expected[cell]}
+    wrong = {
+        cell: (got.get(cell), expected[cell])
+        for cell in expected
+        if got.get(cell) != expected[cell]
+    }
     assert wrong == {}, f"{name}: (got, expected) points per grade cell: {wrong}"
 
 
 HIDDEN_FAILURES = {
     # variant, grade cell: what the message says (the size of the error, never the reference)
-    ("sigmoid-sign", "test_s_values"): "s on a 4x5 array: 20 of 20 values differ from the reference",
+    (
+        "sigmoid-sign",
+        "test_s_values",
+    ): "s on a 4x5 array: 20 of 20 values differ from the reference",
     ("backward-early-update", "test_backward_gradient"): "the step of W1 divided by alpha",
     ("train-ignores-alpha", "test_train_early_stopping"): "train should take",
     ("init-no-loss", "test_init_shapes"): "has no attribute 'loss'",
@@ -58,10 +65,13 @@ HIDDEN_FAILURES = {
 }
 
 
-@pytest.mark.parametrize("name, cell", [
-    pytest.param(name, cell, marks=pytest.mark.xdist_group(f"autograde-{SHARD_OF[name]}"))
-    for name, cell in HIDDEN_FAILURES
-])
+@pytest.mark.parametrize(
+    "name, cell",
+    [
+        pytest.param(name, cell, marks=pytest.mark.xdist_group(f"autograde-{SHARD_OF[name]}"))
+        for name, cell in HIDDEN_FAILURES
+    ],
+)
 def test_failures_say_what_failed_without_the_answer(graded_shard, name, cell):
     folder, _ = graded_shard(SHARD_OF[name])
     errors = [
@@ -90,12 +100,28 @@ def test_points_reward_difficulty_and_hidden_checks_carry_most(max_points):
     def exercise_points(prefix):
         return sum(points for cell, points in max_points.items() if cell.startswith(prefix))
 
-    heaviest = sorted(("test_s_", "test_l_l2", "test_logistic_regression", "test_predict", "test_log_likelihood",
-                       "test_init", "test_forward", "test_mse", "test_backward", "test_train"),
-                      key=exercise_points)[-2:]  # fmt: skip
+    heaviest = sorted(
+        (
+            "test_s_",
+            "test_l_l2",
+            "test_logistic_regression",
+            "test_predict",
+            "test_log_likelihood",
+            "test_init",
+            "test_forward",
+            "test_mse",
+            "test_backward",
+            "test_train",
+        ),
+        key=exercise_points,
+    )[-2:]
     assert set(heaviest) == {"test_backward", "test_train"}
-    hidden = {c.id for p in SOURCE.glob("*.ipynb") for c in nbformat.read(p, as_version=4).cells
-              if "### BEGIN HIDDEN TESTS" in c.source}  # fmt: skip
+    hidden = {
+        c.id
+        for p in SOURCE.glob("*.ipynb")
+        for c in nbformat.read(p, as_version=4).cells
+        if "### BEGIN HIDDEN TESTS" in c.source
+    }
     assert hidden < set(max_points)
     assert sum(max_points[c] for c in hidden) > 0.6 * sum(max_points.values())
 

@@ -17,31 +17,148 @@ PART2 = "part2_shallow_neural_network.ipynb"
 
 # Figures printed in the lecture (W1-S3 slides).
 CHEST_SIZES_SEED_27 = [
-    102.51, 110.29, 108.71, 111.36, 101.67, 113.59, 111.86, 98.19, 108.84, 107.26,
-    111.74, 111.16, 108.99, 111.4, 97.74, 100.51, 101.46, 109.87, 97.02, 97.4,
-    95.62, 100.1, 109.67, 97.26, 95.41, 108.02, 97.62, 105.98, 102.31, 104.27,
-    98.41, 108.51, 110.99, 112.58, 108.72, 103.53, 103.86, 105.89, 95.52, 96.35,
-    113.33, 105.67, 95.85, 94.27, 110.74, 112.3, 108.09, 101.74, 108.11, 112.47,
-]  # fmt: skip
+    102.51,
+    110.29,
+    108.71,
+    111.36,
+    101.67,
+    113.59,
+    111.86,
+    98.19,
+    108.84,
+    107.26,
+    111.74,
+    111.16,
+    108.99,
+    111.4,
+    97.74,
+    100.51,
+    101.46,
+    109.87,
+    97.02,
+    97.4,
+    95.62,
+    100.1,
+    109.67,
+    97.26,
+    95.41,
+    108.02,
+    97.62,
+    105.98,
+    102.31,
+    104.27,
+    98.41,
+    108.51,
+    110.99,
+    112.58,
+    108.72,
+    103.53,
+    103.86,
+    105.89,
+    95.52,
+    96.35,
+    113.33,
+    105.67,
+    95.85,
+    94.27,
+    110.74,
+    112.3,
+    108.09,
+    101.74,
+    108.11,
+    112.47,
+]
 CLASSES_SEED_27 = [
-    0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1, 0, 1,
-    0, 1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1,
-]  # fmt: skip
+    0,
+    1,
+    1,
+    1,
+    0,
+    1,
+    1,
+    0,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    0,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    1,
+    0,
+    0,
+    1,
+    0,
+    1,
+    0,
+    1,
+    0,
+    1,
+    1,
+    1,
+    1,
+    0,
+    0,
+    1,
+    0,
+    0,
+    1,
+    1,
+    0,
+    0,
+    1,
+    1,
+    1,
+    0,
+    1,
+    1,
+]
 APARTMENTS_SEED_47 = [
-    [58.16, 572.97], [195.92, 809.8], [156.6, 349.04], [96.23, 86.82], [153.22, 817.92],
-    [167.94, 806.25], [143.29, 315.92], [106.34, 482.67], [152.96, 427.77], [79.46, 955.76],
-]  # fmt: skip
+    [58.16, 572.97],
+    [195.92, 809.8],
+    [156.6, 349.04],
+    [96.23, 86.82],
+    [153.22, 817.92],
+    [167.94, 806.25],
+    [143.29, 315.92],
+    [106.34, 482.67],
+    [152.96, 427.77],
+    [79.46, 955.76],
+]
 PRICES_SEED_47 = [
-    1.581913, 3.450274, 2.978769, 2.808258, 2.556398,
-    3.023983, 3.099523, 2.121069, 3.136544, 1.273443,
-]  # fmt: skip
+    1.581913,
+    3.450274,
+    2.978769,
+    2.808258,
+    2.556398,
+    3.023983,
+    3.099523,
+    2.121069,
+    3.136544,
+    1.273443,
+]
 LOSSES_SEED_963 = [21.318364917457647, 58.190236579106184, 4.770288142049728, 0.2093294704434788]
 LOSSES_SEED_967 = [13.1869714693353, 8.576174190387835, 5.818528741557871, 4.14790610131927]
 EXERCISES = {
-    "s", "l", "l2", "logistic_regression", "predict_samples", "log_likelihood_loss",
-    "ShallowNeuralNet.__init__", "ShallowNeuralNet.forward", "ShallowNeuralNet.MSE_loss",
-    "ShallowNeuralNet.backward", "ShallowNeuralNet.train",
-}  # fmt: skip
+    "s",
+    "l",
+    "l2",
+    "logistic_regression",
+    "predict_samples",
+    "log_likelihood_loss",
+    "ShallowNeuralNet.__init__",
+    "ShallowNeuralNet.forward",
+    "ShallowNeuralNet.MSE_loss",
+    "ShallowNeuralNet.backward",
+    "ShallowNeuralNet.train",
+}
 
 
 def printed(nb, cell_id: str) -> str:
@@ -56,8 +173,12 @@ def numbers(text: str) -> list[float]:
 
 def test_source_notebooks_run_without_errors(source_run):
     for name, nb in source_run.items():
-        errors = [(c.id, o.ename) for c in nb.cells for o in c.get("outputs", [])
-                  if o.output_type == "error"]  # fmt: skip
+        errors = [
+            (c.id, o.ename)
+            for c in nb.cells
+            for o in c.get("outputs", [])
+            if o.output_type == "error"
+        ]
         assert errors == [], f"{name}: cells raised errors: {errors}"
 
 
@@ -75,16 +196,23 @@ def test_part2_prints_the_lecture_dataset_and_losses(source_run):
     assert values[:6] == [100, 100, 100, 2, 100, 1]  # the four shapes
     assert values[6:26] == [x for row in APARTMENTS_SEED_47 for x in row]
     assert values[26:] == PRICES_SEED_47
-    np.testing.assert_allclose(numbers(printed(nb, "try-seed-963")), LOSSES_SEED_963, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(numbers(printed(nb, "try-backward")), LOSSES_SEED_967, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        numbers(printed(nb, "try-seed-963")), LOSSES_SEED_963, rtol=0, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        numbers(printed(nb, "try-backward")), LOSSES_SEED_967, rtol=0, atol=1e-9
+    )
 
 
 def test_part2_trains_until_early_stop_and_draws_the_curves(source_run):
-    (cell,) = [c for c in source_run[PART2].cells if c.id == "try-train"]
-    text = printed(source_run[PART2], "try-train")
-    assert text.count("Iteration ") == 5
-    steps, final = numbers(text.splitlines()[-1])
+    nb = source_run[PART2]
+    shown = printed(nb, "try-train-display")
+    assert (
+        shown.count("Iteration ") == 5 and numbers(shown.splitlines()[0])[1] == LOSSES_SEED_967[1]
+    )
+    steps, final = numbers(printed(nb, "try-train"))
     assert 0 < steps < 10000 and final < LOSSES_SEED_967[-1]
+    (cell,) = [c for c in nb.cells if c.id == "try-train"]
     assert any("image/png" in o.get("data", {}) for o in cell.outputs), "no loss curve was drawn"
 
 
@@ -96,13 +224,16 @@ def test_every_exercise_is_a_solution_block(model_answers):
                 if isinstance(node, ast.FunctionDef):
                     defined.add(node.name)
                 elif isinstance(node, ast.ClassDef):
-                    defined |= {f"{node.name}.{m.name}" for m in node.body
-                                if isinstance(m, ast.FunctionDef)}  # fmt: skip
+                    defined |= {
+                        f"{node.name}.{m.name}" for m in node.body if isinstance(m, ast.FunctionDef)
+                    }
     assert EXERCISES <= defined
     for path in SOURCE.glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             if is_solution_cell(cell):
-                assert SOLUTION_MARKERS[0] in cell.source, f"{path.name}:{cell.id} has no solution block"
+                assert SOLUTION_MARKERS[0] in cell.source, (
+                    f"{path.name}:{cell.id} has no solution block"
+                )
 
 
 def student_view(path):
@@ -128,14 +259,20 @@ def test_release_runs_and_only_the_checks_of_unfinished_exercises_fail(tmp_path)
     shutil.copytree(RELEASE, tmp_path, dirs_exist_ok=True)
     for path in sorted(tmp_path.glob("*.ipynb")):
         nb = execute(path)
-        failed = {c.id: [o.ename for o in c.outputs if o.output_type == "error"]
-                  for c in nb.cells if c.cell_type == "code"}  # fmt: skip
+        failed = {
+            c.id: [o.ename for o in c.outputs if o.output_type == "error"]
+            for c in nb.cells
+            if c.cell_type == "code"
+        }
         failed = {cell_id: names for cell_id, names in failed.items() if names}
         visible_checks = {
-            c.id for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and "### BEGIN HIDDEN" not in c.source
-            and c.source.strip() and not c.source.lstrip().startswith("# Hidden check")
-        }  # fmt: skip
+            c.id
+            for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")
+            and "### BEGIN HIDDEN" not in c.source
+            and c.source.strip()
+            and not c.source.lstrip().startswith("# Hidden check")
+        }
         assert set(failed) == visible_checks, path.name
         assert all(names == ["NotImplementedError"] for names in failed.values()), failed
 
