@@ -8,18 +8,25 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 
-def nbgrader(course_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run one nbgrader command in the course folder, with this environment's tools on PATH.
+def environment() -> dict[str, str]:
+    """os.environ with this Python's scripts folder first on PATH.
 
-    nbgrader calls the `alembic` script when it creates a gradebook, so the folder of
-    this Python's scripts must be on PATH even when the virtualenv is not activated.
+    nbgrader calls the `alembic` script when it creates a gradebook, so that folder must be
+    on PATH even when the virtualenv is not activated.
     """
     env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    scripts = os.path.dirname(sys.executable)
+    if env.get("PATH", "").split(os.pathsep)[0] != scripts:
+        env["PATH"] = scripts + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def nbgrader(course_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run one nbgrader command in the course folder, with this environment's tools on PATH."""
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=course_dir,
-        env=env,
+        env=environment(),
         capture_output=True,
         text=True,
     )
@@ -36,9 +43,15 @@ def db_url(course_dir: Path) -> str:
     return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
 
 
+def gradebook(course_dir: Path) -> Gradebook:
+    """The course's gradebook, created if need be (which runs `alembic`)."""
+    os.environ["PATH"] = environment()["PATH"]
+    return Gradebook(db_url(course_dir))
+
+
 def cell_scores(course_dir: Path, assignment: str) -> dict[str, dict[str, float]]:
     """Points of every grade cell, by student then by grade cell name."""
-    with Gradebook(db_url(course_dir)) as gb:
+    with gradebook(course_dir) as gb:
         return {
             submission.student.id: {
                 grade.cell.name: grade.score for nb in submission.notebooks for grade in nb.grades
@@ -49,7 +62,7 @@ def cell_scores(course_dir: Path, assignment: str) -> dict[str, dict[str, float]
 
 def max_scores(course_dir: Path, assignment: str) -> dict[str, float]:
     """Points each grade cell is worth."""
-    with Gradebook(db_url(course_dir)) as gb:
+    with gradebook(course_dir) as gb:
         return {
             cell.name: cell.max_score
             for nb in gb.find_assignment(assignment).notebooks

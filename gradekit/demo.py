@@ -3,13 +3,17 @@
 import csv
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
 from . import course, submissions, variants
+from .exporters import EXPORTERS
 
 ASSIGNMENT = "w1s3"
 ROSTER = Path(__file__).with_name("demo_roster.csv")
 SUBMITTED_AT = "2026-09-14 09:00:00.000000 UTC"
+
+# The LMS column id of the assignment in the demo course (Canvas, Blackboard).
+DEMO_COLUMN_IDS = {ASSIGNMENT: "4021"}
 
 # Which synthetic submission each student of the demo roster hands in; `mo` hands in nothing.
 DEMO_CLASS = {
@@ -42,7 +46,7 @@ def write_class_submissions(course_dir: Path, students: dict[str, str]) -> None:
 
 def score_table(course_dir: Path) -> tuple[list[dict], dict[str, float]]:
     """One row per roster student: notebook scores and total (0 where nothing was handed in)."""
-    with Gradebook(course.db_url(course_dir)) as gb:
+    with course.gradebook(course_dir) as gb:
         assignment = gb.find_assignment(ASSIGNMENT)
         notebooks = [nb.name for nb in assignment.notebooks]
         rows = []
@@ -96,11 +100,22 @@ def run_demo(course_dir: Path) -> str:
     print("[5/6] nbgrader generate_feedback -> feedback/")
     course.nbgrader(course_dir, "generate_feedback", ASSIGNMENT, "--force")
     exports = course_dir / "exports"
-    exports.mkdir(exist_ok=True)
-    print(f"[6/6] nbgrader export -> {exports / 'grades.csv'}")
-    course.nbgrader(course_dir, "export", "--to", str(exports / "grades.csv"))
+    print(f"[6/6] exports for {', '.join(EXPORTERS)} -> {exports}/")
+    export_all(course_dir, exports)
     rows, maxima = score_table(course_dir)
     return format_table(rows, maxima)
+
+
+def export_all(course_dir: Path, folder: Path) -> list[Path]:
+    """Write every LMS export of the demo gradebook into the folder."""
+    folder.mkdir(exist_ok=True)
+    written = []
+    with course.gradebook(course_dir) as gb:
+        for exporter in EXPORTERS.values():
+            path = folder / exporter.filename
+            exporter(to=str(path), roster=str(ROSTER), column_ids=DEMO_COLUMN_IDS).export(gb)
+            written.append(path)
+    return written
 
 
 def _count_rows(path: Path) -> int:
