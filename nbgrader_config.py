@@ -2,6 +2,11 @@
 
 import os
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+
+from gradekit.feedback import HideHiddenTests
+
 c = get_config()  # noqa: F821
 
 c.CourseDirectory.course_id = "dl-w1s3"
@@ -13,6 +18,9 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # that writes to stderr); the checks also silence warnings around the calls they make.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"RuntimeWarning"
+
+# Feedback says which checks failed and why, never the hidden checks' code.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
 # Grading shows no plots: a non-interactive matplotlib backend saves time on every notebook.
 os.environ.setdefault("MPLBACKEND", "agg")

@@ -38,6 +38,26 @@ def execute(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def secret_lines(regions=("SOLUTION", "HIDDEN TESTS")) -> set[str]:
+    """Lines inside these regions of the source that appear nowhere else in it."""
+    secret, public = set(), []
+    for path in SOURCE.glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            inside = None
+            for line in cell.source.splitlines():
+                begins = [r for r in ("SOLUTION", "HIDDEN TESTS") if f"### BEGIN {r}" in line]
+                if begins:
+                    inside = begins[0]
+                elif "### END " in line:
+                    inside = None
+                elif inside in regions and len(line.strip()) > 12:
+                    secret.add(line.strip())
+                elif inside is None:
+                    public.append(line)
+    public_text = "\n".join(public)
+    return {line for line in secret if line not in public_text}
+
+
 def autograde_class(folder: Path, names: list[str]) -> dict[str, dict[str, float]]:
     """Hand in the named variants (one student each) and autograde them with nbgrader."""
     demo.write_class_submissions(folder, {name: name for name in names})

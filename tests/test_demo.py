@@ -1,12 +1,19 @@
 """The README's main job: the whole instructor pipeline on the bundled demo class."""
 
 import csv
+import html as htmllib
+import re
 import shutil
 
-from conftest import ASSIGNMENT, REPO
+from conftest import ASSIGNMENT, REPO, secret_lines
 
 from gradekit import demo
 from gradekit.variants import VARIANTS
+
+
+def html_text(html: str) -> str:
+    """The text of an HTML page, tags and entities removed (as a student reads it)."""
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
 
 
 def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(tmp_path, max_points):
@@ -27,10 +34,14 @@ def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(tmp_path, max
     expected["mo"] = 0.0  # on the roster, handed nothing in
     assert totals == expected
     assert "Dupont, Jr." in table and "total /50" in table
+    hidden_code = secret_lines(regions=("HIDDEN TESTS",))
     for student in demo.DEMO_CLASS:
-        assert (
-            folder / "feedback" / student / ASSIGNMENT / "part1_logistic_regression.html"
-        ).exists()
+        for page in ("part1_logistic_regression.html", "part2_shallow_neural_network.html"):
+            text = html_text((folder / "feedback" / student / ASSIGNMENT / page).read_text())
+            leaked = [line for line in hidden_code if line in text]
+            assert leaked == [], f"feedback of {student}, {page} shows hidden checks: {leaked[:3]}"
+    ivan = folder / "feedback" / "ivan" / ASSIGNMENT / "part1_logistic_regression.html"
+    assert "Checks refused to run: np.allclose was replaced" in html_text(ivan.read_text())
     with open(folder / "exports" / "grades.csv", newline="", encoding="utf-8") as handle:
         exported = list(csv.DictReader(handle))
     assert {row["student_id"] for row in exported} == set(totals)

@@ -7,7 +7,7 @@ import shutil
 import nbformat
 import numpy as np
 import pytest
-from conftest import ASSIGNMENT, RELEASE, SOURCE, execute
+from conftest import ASSIGNMENT, RELEASE, SOURCE, execute, secret_lines
 
 from gradekit import course
 from gradekit.submissions import SOLUTION_MARKERS, is_solution_cell
@@ -275,25 +275,6 @@ def test_release_runs_and_only_the_checks_of_unfinished_exercises_fail(tmp_path)
         }
         assert set(failed) == visible_checks, path.name
         assert all(names == ["NotImplementedError"] for names in failed.values()), failed
-
-
-def secret_lines() -> set[str]:
-    """Lines of solution blocks and hidden tests that appear nowhere else in the source."""
-    secret, public = set(), []
-    for path in SOURCE.glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            inside = False
-            for line in cell.source.splitlines():
-                if "### BEGIN SOLUTION" in line or "### BEGIN HIDDEN TESTS" in line:
-                    inside = True
-                elif "### END SOLUTION" in line or "### END HIDDEN TESTS" in line:
-                    inside = False
-                elif inside and len(line.strip()) > 12:
-                    secret.add(line.strip())
-                elif not inside:
-                    public.append(line)
-    public_text = "\n".join(public)
-    return {line for line in secret if line not in public_text}
 
 
 def test_release_leaks_no_solution_or_hidden_test():
