@@ -19,8 +19,16 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"RuntimeWarning"
 
+# A busy grading machine can be slow to deliver a cell's last output; nbgrader treats a late
+# message as a failure of the whole notebook (raise_on_iopub_timeout), so allow it time.
+c.Execute.iopub_timeout = 60
+
 # Feedback says which checks failed and why, never the hidden checks' code.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# LMS exports (`gradekit export canvas`, ...): see README, "Grades into the LMS". For example:
+# c.LmsExport.roster = "roster.csv"
+# c.LmsExport.column_ids = {"w1s3": "4021"}
 
 # Grading shows no plots: a non-interactive matplotlib backend saves time on every notebook.
 os.environ.setdefault("MPLBACKEND", "agg")

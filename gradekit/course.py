@@ -1,6 +1,7 @@
 """Running nbgrader on a course folder and reading its gradebook."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,9 +34,25 @@ def nbgrader(course_dir: Path, *args: str, check: bool = True) -> subprocess.Com
     if check and result.returncode != 0:
         raise RuntimeError(
             f"nbgrader {' '.join(args)} failed in {course_dir} (exit {result.returncode}):\n"
-            + result.stderr[-3000:]
+            + errors_in(result.stderr)
         )
     return result
+
+
+def errors_in(log: str, context: int = 30) -> str:
+    """The error lines of an nbgrader log, each traceback in full (not the whole log)."""
+    lines = log.splitlines()
+    keep = set()
+    for index, line in enumerate(lines):
+        if "| ERROR]" in line:
+            keep.update(range(index, min(index + context, len(lines))))
+    return "\n".join(lines[i] for i in sorted(keep)) or log[-3000:]
+
+
+def failed_students(log: str) -> dict[str, str]:
+    """Students whose submission nbgrader could not process, with the log's errors."""
+    found = re.findall(r"error processing assignment '[^']*' for student '([^']*)'", log)
+    return {student: errors_in(log) for student in found}
 
 
 def db_url(course_dir: Path) -> str:

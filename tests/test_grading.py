@@ -25,7 +25,7 @@ def graded_shard(tmp_path_factory):
         if shard not in graded:
             folder = make_course(tmp_path_factory.mktemp(f"shard{shard}") / "course")
             names = [name for name in NAMES if SHARD_OF[name] == shard]
-            graded[shard] = folder, autograde_class(folder, names)
+            graded[shard] = (folder, *autograde_class(folder, names))
         return graded[shard]
 
     return scores
@@ -40,7 +40,8 @@ def by_shard(names):
 
 @pytest.mark.parametrize("name", by_shard(NAMES))
 def test_each_grade_cell_scores_as_the_variant_predicts(graded_shard, max_points, name):
-    _, scores = graded_shard(SHARD_OF[name])
+    _, scores, errors = graded_shard(SHARD_OF[name])
+    assert name not in errors, f"nbgrader could not grade {name}:\n{errors.get(name)}"
     fails = VARIANTS[name].fails
     expected = {cell: 0.0 if cell in fails else points for cell, points in max_points.items()}
     got = scores[name]
@@ -73,7 +74,7 @@ HIDDEN_FAILURES = {
     ],
 )
 def test_failures_say_what_failed_without_the_answer(graded_shard, name, cell):
-    folder, _ = graded_shard(SHARD_OF[name])
+    folder, _, _ = graded_shard(SHARD_OF[name])
     errors = [
         f"{output.ename}: {output.evalue}"
         for path in (folder / "autograded" / name / ASSIGNMENT).glob("*.ipynb")
