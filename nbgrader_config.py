@@ -2,9 +2,17 @@
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
+from gradekit.execute import ResilientExecute
 from gradekit.feedback import HideHiddenTests
 
 c = get_config()  # noqa: F821
@@ -18,6 +26,26 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # that writes to stderr); the checks also silence warnings around the calls they make.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"RuntimeWarning"
+
+# Autograde as nbgrader does, but a kernel killed by a student's code (os._exit, a segfault)
+# costs only the cell that killed it, and kernels run under resource limits
+# (c.LimitedKernelManager.memory, .file_size, .cpu_seconds).
+c.Autograde.autograde_preprocessors = [
+    ResilientExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+# No cell of this assignment needs more than a second or two: a cell that loops forever is
+# interrupted after 15 s (the rest of the notebook is still graded).
+c.Execute.timeout = 15
+
+# A graded cell a student deleted is put back from the gradebook (and scores as it runs).
+c.OverwriteCells.add_missing_cells = True
 
 # A busy grading machine can be slow to deliver a cell's last output; nbgrader treats a late
 # message as a failure of the whole notebook (raise_on_iopub_timeout), so allow it time.

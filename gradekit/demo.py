@@ -40,7 +40,7 @@ def write_class_submissions(course_dir: Path, students: dict[str, str]) -> None:
         variant = variants.VARIANTS[name]
         folder = course_dir / "submitted" / student / ASSIGNMENT
         filled = None if variant.blank else submissions.apply_changes(answers, variant.changes)
-        submissions.write_submission(release, folder, filled)
+        submissions.write_submission(release, folder, filled, variant.damage)
         submissions.write_timestamp(folder, SUBMITTED_AT)
 
 

@@ -5,7 +5,10 @@ and names the grade cells it must fail; every other grade cell must give full ma
 Correct variants fail nothing, whatever their style.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import nbformat
 
 PART1_CHECKS = (
     "test_s_at_zero",
@@ -51,6 +54,8 @@ class Variant:
     changes: dict[str, str] = field(default_factory=dict)
     fails: frozenset[str] = frozenset()
     blank: bool = False
+    # edits the handed-in notebook itself: damage(notebook file name, notebook)
+    damage: Callable[[str, nbformat.NotebookNode], None] | None = None
 
 
 def _fails(*cells: str) -> frozenset[str]:
@@ -709,4 +714,109 @@ BUGGY = [
     ),
 ]
 
-VARIANTS = {variant.name: variant for variant in CORRECT + BUGGY}
+
+def _delete_cell(cell_id: str):
+    def damage(name, nb):
+        nb.cells = [cell for cell in nb.cells if cell.id != cell_id]
+
+    return damage
+
+
+def _to_markdown(cell_id: str):
+    def damage(name, nb):
+        for index, cell in enumerate(nb.cells):
+            if cell.id == cell_id:
+                nb.cells[index] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+                nb.cells[index].id = cell_id
+
+    return damage
+
+
+def _empty_checks(name, nb):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = "pass"
+
+
+def _insert_reorder_duplicate(name, nb):
+    ids = [cell.id for cell in nb.cells]
+    if "predict_samples" in ids:  # part 1: define predict_samples before logistic_regression
+        moved = nb.cells.pop(ids.index("predict_samples"))
+        nb.cells.insert(ids.index("logistic_regression"), moved)
+    extra = nbformat.v4.new_code_cell("scratch = [i ** 2 for i in range(10)]")
+    extra.id = nb.cells[3].id  # a duplicated cell id
+    nb.cells.insert(4, extra)
+    nb.cells.insert(4, nbformat.v4.new_markdown_cell("My notes on the next exercise."))
+
+
+# Hostile or broken submissions: each must cost only the points of what it breaks.
+HOSTILE = [
+    Variant(
+        "hang-forever",
+        "a cell that loops forever after defining s (interrupted by the cell timeout)",
+        {"s": "def s(x):\n    return 1 / (1 + np.exp(-x))\n\n\nwhile True:\n    pass"},
+    ),
+    Variant(
+        "kernel-exit",
+        "os._exit in the cell of l and l2: the kernel dies there",
+        {"l2": "def l2(x):\n    return np.log(1 - x)\n\n\nimport os\n\nos._exit(1)"},
+        _fails(*_L_CHECKS),
+    ),
+    Variant(
+        "segfault-in-forward",
+        "forward dereferences a null pointer through ctypes: every call kills the kernel",
+        {
+            "ShallowNeuralNet.forward": "def forward(self, inputs):\n    import ctypes\n\n"
+            "    return ctypes.string_at(0)"
+        },
+        _fails(
+            "test_forward_example",
+            "test_forward_values",
+            "test_mse_loss_example",
+            "test_backward_example",
+            "test_train_example",
+        ),
+    ),
+    Variant(
+        "memory-bomb",
+        "asks for 64 GiB after defining s (refused by the kernel's memory limit)",
+        {"s": "def s(x):\n    return 1 / (1 + np.exp(-x))\n\n\nhog = bytearray(64 * 2**30)"},
+    ),
+    Variant(
+        "print-flood",
+        "prints 200,000 lines after defining s (nbgrader keeps the first ones)",
+        {
+            "s": "def s(x):\n    return 1 / (1 + np.exp(-x))\n\n\nfor i in range(200000):\n"
+            "    print('spam', i)"
+        },
+    ),
+]
+
+HOSTILE += [
+    Variant(
+        "deleted-check",
+        "the check cell test_s_values deleted (nbgrader puts it back)",
+        damage=_delete_cell("test_s_values"),
+    ),
+    Variant(
+        "check-as-markdown",
+        "the check cell test_l_l2_at_half turned into markdown",
+        damage=_to_markdown("test_l_l2_at_half"),
+    ),
+    Variant(
+        "emptied-checks",
+        "a wrong s, and every check cell emptied (restored from the gradebook)",
+        {"s": "def s(x):\n    return 1 / np.exp(-x)"},
+        damage=_empty_checks,
+        fails=_fails(
+            *_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"
+        ),
+    ),
+    Variant(
+        "inserted-reordered",
+        "cells inserted, one with a duplicated id, and two answers swapped",
+        damage=_insert_reorder_duplicate,
+    ),
+]
+
+VARIANTS = {variant.name: variant for variant in CORRECT + BUGGY + HOSTILE}

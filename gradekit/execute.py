@@ -1,0 +1,59 @@
+"""Autograde execution that survives a student's code killing the kernel.
+
+nbgrader's `Execute` gives up on the whole notebook when the kernel dies (a call to
+`os._exit`, a segfault, a memory kill), so the student loses every point. `ResilientExecute`
+records the death as an error in the cell that caused it, starts a new kernel, runs the
+cells before it again (outputs kept from the first run), and goes on with the next cell.
+"""
+
+import copy
+
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+
+from .kernel import LimitedKernelManager
+
+
+class ResilientExecute(Execute):
+    """nbgrader's Execute, in kernels with resource limits, surviving kernel deaths."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", LimitedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        killers: set[int] = set()  # cells that killed a kernel: never run again
+        start = 0
+        while start < len(nb.cells):
+            with self.setup_kernel():
+                try:
+                    for index in range(start):
+                        if index not in killers:
+                            self.execute_cell(copy.deepcopy(nb.cells[index]), index)
+                    for index in range(start, len(nb.cells)):
+                        self.preprocess_cell(nb.cells[index], resources, index)
+                    start = len(nb.cells)
+                except DeadKernelError:
+                    killers.add(index)
+                    if index >= start:
+                        record_death(nb.cells[index])
+                        start = index + 1
+                    self.log.warning("Kernel died in cell %d; restarting it", index)
+        return nb, self.resources
+
+
+def record_death(cell: NotebookNode) -> None:
+    """Give the cell an error output saying its code killed the kernel."""
+    cell.outputs.append(
+        NotebookNode(
+            output_type="error",
+            ename="KernelDied",
+            evalue="the kernel died while running this cell; grading went on in a new kernel",
+            traceback=["KernelDied: the kernel died while running this cell"],
+        )
+    )
