@@ -4,7 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
-from . import course, demo
+from . import autograde, course, demo
 from .exporters import EXPORTERS
 
 
@@ -16,6 +16,13 @@ def main(argv: list[str] | None = None) -> None:
         "demo", help="run the whole instructor pipeline on the bundled demo class"
     )
     run_demo.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
+    grade = commands.add_parser(
+        "autograde", help="check and autograde every submission in parallel (nbgrader's grades)"
+    )
+    grade.add_argument("assignment")
+    grade.add_argument("--student", action="append", help="only this student (repeatable)")
+    grade.add_argument("--jobs", type=int, help="worker processes (default: the number of cores)")
+    grade.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     export = commands.add_parser(
         "export",
         help="export the gradebook for an LMS (runs nbgrader export with the kit's exporter)",
@@ -33,6 +40,16 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(table)
         print(f"\nDone in {time.monotonic() - start:.0f} s.")
+    elif args.command == "autograde":
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        start = time.monotonic()
+        outcomes = autograde.autograde_class(
+            args.course, args.assignment, args.student, args.jobs, autograde.print_progress
+        )
+        print(autograde.summary(outcomes, time.monotonic() - start))
+        if any(o.error for o in outcomes):
+            raise SystemExit(1)
     else:
         exporter = EXPORTERS[args.target]
         to = args.to or exporter.filename

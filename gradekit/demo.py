@@ -1,11 +1,12 @@
 """The instructor's whole pipeline, run on a bundled demo class of synthetic students."""
 
 import csv
+import time
 from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
-from . import course, submissions, variants
+from . import autograde, course, submissions, variants
 from .exporters import EXPORTERS
 
 ASSIGNMENT = "w1s3"
@@ -40,7 +41,9 @@ def write_class_submissions(course_dir: Path, students: dict[str, str]) -> None:
         variant = variants.VARIANTS[name]
         folder = course_dir / "submitted" / student / ASSIGNMENT
         filled = None if variant.blank else submissions.apply_changes(answers, variant.changes)
-        submissions.write_submission(release, folder, filled, variant.damage)
+        submissions.write_submission(release, folder, filled)
+        if variant.damage:
+            variant.damage(folder)
         submissions.write_timestamp(folder, SUBMITTED_AT)
 
 
@@ -95,8 +98,10 @@ def run_demo(course_dir: Path) -> str:
     course.nbgrader(course_dir, "db", "student", "import", str(ROSTER))
     print(f"[3/6] {len(DEMO_CLASS)} demo submissions -> submitted/")
     write_class_submissions(course_dir, DEMO_CLASS)
-    print("[4/6] nbgrader autograde -> autograded/")
-    course.nbgrader(course_dir, "autograde", ASSIGNMENT, "--force")
+    print("[4/6] autograde (nbgrader's converter, one worker per core) -> autograded/")
+    start = time.monotonic()
+    outcomes = autograde.autograde_class(course_dir, ASSIGNMENT, progress=autograde.print_progress)
+    print(autograde.summary(outcomes, time.monotonic() - start))
     print("[5/6] nbgrader generate_feedback -> feedback/")
     course.nbgrader(course_dir, "generate_feedback", ASSIGNMENT, "--force")
     exports = course_dir / "exports"

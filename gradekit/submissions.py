@@ -5,7 +5,6 @@ so one table in `variants.py` describes every synthetic student of the demo and 
 """
 
 import ast
-import json
 import textwrap
 from pathlib import Path
 
@@ -71,13 +70,10 @@ def apply_changes(answers: dict[str, dict[str, str]], changes: dict[str, str]) -
     return answers
 
 
-def write_submission(
-    release_dir: Path, student_dir: Path, answers: dict | None, damage=None
-) -> None:
+def write_submission(release_dir: Path, student_dir: Path, answers: dict | None) -> None:
     """Write a student's copy of every release notebook, solution cells filled with `answers`.
 
-    With answers None the notebooks are handed in untouched (a blank submission);
-    `damage(file name, notebook)`, if given, then edits each notebook.
+    With answers None the notebooks are handed in untouched (a blank submission).
     """
     student_dir.mkdir(parents=True, exist_ok=True)
     for path in sorted(Path(release_dir).glob("*.ipynb")):
@@ -85,10 +81,7 @@ def write_submission(
         for cell in nb.cells:
             if answers is not None and is_solution_cell(cell):
                 cell.source = answers[path.name][cell.id]
-        if damage is not None:
-            damage(path.name, nb)
-        # written as plain JSON: nbformat.write would repair what `damage` broke on purpose
-        (student_dir / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False))
+        nbformat.write(nb, student_dir / path.name)
 
 
 def write_timestamp(student_dir: Path, timestamp: str) -> None:

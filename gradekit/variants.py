@@ -5,8 +5,10 @@ and names the grade cells it must fail; every other grade cell must give full ma
 Correct variants fail nothing, whatever their style.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 
@@ -54,8 +56,8 @@ class Variant:
     changes: dict[str, str] = field(default_factory=dict)
     fails: frozenset[str] = frozenset()
     blank: bool = False
-    # edits the handed-in notebook itself: damage(notebook file name, notebook)
-    damage: Callable[[str, nbformat.NotebookNode], None] | None = None
+    # breaks the handed-in files themselves: damage(submission folder)
+    damage: Callable[[Path], None] | None = None
 
 
 def _fails(*cells: str) -> frozenset[str]:
@@ -715,38 +717,90 @@ BUGGY = [
 ]
 
 
-def _delete_cell(cell_id: str):
-    def damage(name, nb):
-        nb.cells = [cell for cell in nb.cells if cell.id != cell_id]
+def _edit_notebooks(edit: Callable[[str, dict], None]) -> Callable[[Path], None]:
+    """A damage that edits each handed-in notebook as raw JSON (so nothing repairs it)."""
+
+    def damage(folder: Path) -> None:
+        for path in sorted(folder.glob("*.ipynb")):
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            edit(path.name, nb)
+            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
 
     return damage
+
+
+def _delete_cell(cell_id: str):
+    def edit(name, nb):
+        nb["cells"] = [cell for cell in nb["cells"] if cell.get("id") != cell_id]
+
+    return _edit_notebooks(edit)
 
 
 def _to_markdown(cell_id: str):
-    def damage(name, nb):
-        for index, cell in enumerate(nb.cells):
-            if cell.id == cell_id:
-                nb.cells[index] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
-                nb.cells[index].id = cell_id
+    def edit(name, nb):
+        for cell in nb["cells"]:
+            if cell.get("id") == cell_id:
+                cell["cell_type"] = "markdown"
+                cell.pop("outputs", None)
+                cell.pop("execution_count", None)
+
+    return _edit_notebooks(edit)
+
+
+def _empty_checks(name, nb):
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade"):
+            cell["source"] = "pass"
+
+
+def _insert_reorder_duplicate(name, nb):
+    cells = nb["cells"]
+    ids = [cell.get("id") for cell in cells]
+    if "predict_samples" in ids:  # part 1: define predict_samples before logistic_regression
+        cells.insert(ids.index("logistic_regression"), cells.pop(ids.index("predict_samples")))
+    scratch = {
+        "cell_type": "code",
+        "id": cells[3]["id"],
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+        "source": "scratch = [i ** 2 for i in range(10)]",
+    }
+    notes = {"cell_type": "markdown", "id": "my-notes", "metadata": {}, "source": "My notes."}
+    cells[4:4] = [notes, scratch]  # scratch repeats the id of cell 3
+
+
+def _replace_file(name: str, text: str):
+    def damage(folder: Path) -> None:
+        (folder / name).write_text(text)
 
     return damage
 
 
-def _empty_checks(name, nb):
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade"):
-            cell.source = "pass"
+def _rename_file(name: str, new: str):
+    def damage(folder: Path) -> None:
+        (folder / name).rename(folder / new)
+
+    return damage
 
 
-def _insert_reorder_duplicate(name, nb):
-    ids = [cell.id for cell in nb.cells]
-    if "predict_samples" in ids:  # part 1: define predict_samples before logistic_regression
-        moved = nb.cells.pop(ids.index("predict_samples"))
-        nb.cells.insert(ids.index("logistic_regression"), moved)
-    extra = nbformat.v4.new_code_cell("scratch = [i ** 2 for i in range(10)]")
-    extra.id = nb.cells[3].id  # a duplicated cell id
-    nb.cells.insert(4, extra)
-    nb.cells.insert(4, nbformat.v4.new_markdown_cell("My notes on the next exercise."))
+def _no_notebooks(folder: Path) -> None:
+    for path in folder.glob("*.ipynb"):
+        path.unlink()
+    (folder / "README.txt").write_text("I could not get Jupyter to work, sorry.")
+
+
+def _old_nbformat(folder: Path) -> None:
+    path = folder / "part2_shallow_neural_network.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.write(nbformat.convert(nb, 3), path)
+
+
+def _extra_files(folder: Path) -> None:
+    (folder / "data.csv").write_text("x,y\n1,2\n")
+    (folder / "checks.py").write_text(
+        "def expect_close(*args, **kwargs):\n    pass\n\n\ndef call(f, *a, **k):\n    return 0.5\n"
+    )
 
 
 # Hostile or broken submissions: each must cost only the points of what it breaks.

@@ -58,17 +58,6 @@ def secret_lines(regions=("SOLUTION", "HIDDEN TESTS")) -> set[str]:
     return {line for line in secret if line not in public_text}
 
 
-def autograde_class(folder: Path, names: list[str]) -> tuple[dict, dict[str, str]]:
-    """Hand in the named variants (one student each) and autograde them with nbgrader.
-
-    Returns the points of each student's grade cells, and the nbgrader errors of the
-    students it could not grade (the others are graded all the same).
-    """
-    demo.write_class_submissions(folder, {name: name for name in names})
-    result = course.nbgrader(folder, "autograde", ASSIGNMENT, "--force", check=False)
-    return course.cell_scores(folder, ASSIGNMENT), course.failed_students(result.stderr)
-
-
 @pytest.fixture(scope="session")
 def source_run(tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
     """The source notebooks, executed once for every test that reads their outputs."""

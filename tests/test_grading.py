@@ -1,50 +1,38 @@
 """Fair grading: every correct style earns full marks, every bug loses the points of its exercise.
 
-Each variant of `gradekit.variants` is handed in as one student of a class autograded by the
-real `nbgrader autograde`; the class is split in two shards that pytest-xdist grades in parallel.
+Each variant of `gradekit.variants` is handed in as one student of one class, which the kit's
+parallel autograde grades with nbgrader's own converter.
 """
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENT, SOURCE, autograde_class, make_course
+from conftest import ASSIGNMENT, SOURCE, make_course
 
-from gradekit import course
+from gradekit import autograde, course, demo
 from gradekit.variants import BUGGY, CORRECT, HOSTILE, PART1_CHECKS, PART2_CHECKS, VARIANTS
 
-SHARDS = 2
 NAMES = sorted(VARIANTS)
-SHARD_OF = {name: index % SHARDS for index, name in enumerate(NAMES)}
+IN_CLASS = pytest.mark.xdist_group("class")  # the tests that read the one graded class
 
 
 @pytest.fixture(scope="session")
-def graded_shard(tmp_path_factory):
-    """Autograde a shard of the variant class once; every test of that shard reads it."""
-    graded = {}
-
-    def scores(shard: int):
-        if shard not in graded:
-            folder = make_course(tmp_path_factory.mktemp(f"shard{shard}") / "course")
-            names = [name for name in NAMES if SHARD_OF[name] == shard]
-            graded[shard] = (folder, *autograde_class(folder, names))
-        return graded[shard]
-
-    return scores
+def graded_class(tmp_path_factory):
+    """Every variant handed in as one student, and the class autograded once by the kit's
+    parallel autograde (nbgrader's converter on two workers); every test below reads it."""
+    folder = make_course(tmp_path_factory.mktemp("class") / "course")
+    demo.write_class_submissions(folder, {name: name for name in NAMES})
+    outcomes = autograde.autograde_class(folder, ASSIGNMENT, jobs=2)
+    return folder, course.cell_scores(folder, ASSIGNMENT), {o.student: o for o in outcomes}
 
 
-def by_shard(names):
-    return [
-        pytest.param(name, marks=pytest.mark.xdist_group(f"autograde-{SHARD_OF[name]}"))
-        for name in names
-    ]
-
-
-@pytest.mark.parametrize("name", by_shard(NAMES))
-def test_each_grade_cell_scores_as_the_variant_predicts(graded_shard, max_points, name):
-    _, scores, errors = graded_shard(SHARD_OF[name])
-    assert name not in errors, f"nbgrader could not grade {name}:\n{errors.get(name)}"
+@IN_CLASS
+@pytest.mark.parametrize("name", NAMES)
+def test_each_grade_cell_scores_as_the_variant_predicts(graded_class, max_points, name):
+    _, scores, outcomes = graded_class
+    assert not outcomes[name].error, f"nbgrader could not grade {name}:\n{outcomes[name].error}"
     fails = VARIANTS[name].fails
     expected = {cell: 0.0 if cell in fails else points for cell, points in max_points.items()}
-    got = scores[name]
+    got = {cell: scores.get(name, {}).get(cell, 0.0) for cell in max_points}  # none: not graded
     wrong = {
         cell: (got.get(cell), expected[cell])
         for cell in expected
@@ -71,15 +59,10 @@ HIDDEN_FAILURES = {
 }
 
 
-@pytest.mark.parametrize(
-    "name, cell",
-    [
-        pytest.param(name, cell, marks=pytest.mark.xdist_group(f"autograde-{SHARD_OF[name]}"))
-        for name, cell in HIDDEN_FAILURES
-    ],
-)
-def test_failures_say_what_failed_without_the_answer(graded_shard, name, cell):
-    folder, _, _ = graded_shard(SHARD_OF[name])
+@IN_CLASS
+@pytest.mark.parametrize("name, cell", list(HIDDEN_FAILURES))
+def test_failures_say_what_failed_without_the_answer(graded_class, name, cell):
+    folder, _, _ = graded_class
     errors = [
         f"{output.ename}: {output.evalue}"
         for path in (folder / "autograded" / name / ASSIGNMENT).glob("*.ipynb")
@@ -90,6 +73,28 @@ def test_failures_say_what_failed_without_the_answer(graded_shard, name, cell):
     ]
     assert any(HIDDEN_FAILURES[name, cell] in error for error in errors), errors
     assert not any("expected\n" in error for error in errors), errors
+
+
+INTAKE_PROBLEMS = {
+    "unreadable-part1": "part1_logistic_regression.ipynb: not a readable notebook",
+    "empty-part2": "part2_shallow_neural_network.ipynb: not a readable notebook",
+    "wrong-name": "part1.ipynb: not a notebook of this assignment",
+    "no-notebook": "part1_logistic_regression.ipynb: missing",
+}
+
+
+@IN_CLASS
+@pytest.mark.parametrize("name", list(INTAKE_PROBLEMS))
+def test_broken_files_are_reported_by_student_and_file(graded_class, name):
+    _, _, outcomes = graded_class
+    assert any(INTAKE_PROBLEMS[name] in p for p in outcomes[name].problems), outcomes[name]
+    assert all(f"/{name}/" in p for p in outcomes[name].problems)
+
+
+@IN_CLASS
+def test_only_the_broken_submissions_have_problems(graded_class):
+    _, _, outcomes = graded_class
+    assert {o.student for o in outcomes.values() if o.problems} == set(INTAKE_PROBLEMS)
 
 
 def test_the_table_has_enough_real_variants():
