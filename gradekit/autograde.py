@@ -57,6 +57,8 @@ def check_submission(folder: Path, notebooks: list[str]) -> list[str]:
         except (ValueError, UnicodeDecodeError) as error:
             path.rename(path.with_name(name + ".unreadable"))
             problems.append(f"{path}: not a readable notebook ({error}); graded as missing")
+    for path in sorted(folder.glob("*.ipynb.unreadable")):
+        problems.append(f"{path}: set aside as unreadable; graded as missing")
     for name in notebooks:
         if name not in handed_in:
             problems.append(f"{folder / name}: missing; its checks score 0")

@@ -861,7 +861,7 @@ HOSTILE += [
         "emptied-checks",
         "a wrong s, and every check cell emptied (restored from the gradebook)",
         {"s": "def s(x):\n    return 1 / np.exp(-x)"},
-        damage=_empty_checks,
+        damage=_edit_notebooks(_empty_checks),
         fails=_fails(
             *_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"
         ),
@@ -869,7 +869,44 @@ HOSTILE += [
     Variant(
         "inserted-reordered",
         "cells inserted, one with a duplicated id, and two answers swapped",
-        damage=_insert_reorder_duplicate,
+        damage=_edit_notebooks(_insert_reorder_duplicate),
+    ),
+]
+
+HOSTILE += [
+    Variant(
+        "unreadable-part1",
+        "part 1 is not valid JSON (set aside; part 2 still graded)",
+        damage=_replace_file("part1_logistic_regression.ipynb", '{"cells": [ oops'),
+        fails=_fails(*PART1_CHECKS),
+    ),
+    Variant(
+        "empty-part2",
+        "part 2 is an empty file",
+        damage=_replace_file("part2_shallow_neural_network.ipynb", ""),
+        fails=_fails(*PART2_CHECKS),
+    ),
+    Variant(
+        "wrong-name",
+        "part 1 handed in as part1.ipynb",
+        damage=_rename_file("part1_logistic_regression.ipynb", "part1.ipynb"),
+        fails=_fails(*PART1_CHECKS),
+    ),
+    Variant(
+        "no-notebook",
+        "a folder with a README and no notebook",
+        damage=_no_notebooks,
+        fails=_fails(*PART1_CHECKS, *PART2_CHECKS),
+    ),
+    Variant("old-nbformat", "part 2 saved in the old nbformat 3", damage=_old_nbformat),
+    Variant(
+        "extra-files",
+        "a wrong s, extra files, and a checks.py of its own that passes everything",
+        {"s": "def s(x):\n    return 1 / np.exp(-x)"},
+        damage=_extra_files,
+        fails=_fails(
+            *_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"
+        ),
     ),
 ]
 

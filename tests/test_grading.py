@@ -77,7 +77,7 @@ def test_failures_say_what_failed_without_the_answer(graded_class, name, cell):
 
 INTAKE_PROBLEMS = {
     "unreadable-part1": "part1_logistic_regression.ipynb: not a readable notebook",
-    "empty-part2": "part2_shallow_neural_network.ipynb: not a readable notebook",
+    "empty-part2": "part2_shallow_neural_network.ipynb: not a readable notebook (Expecting value",
     "wrong-name": "part1.ipynb: not a notebook of this assignment",
     "no-notebook": "part1_logistic_regression.ipynb: missing",
 }

@@ -1,0 +1,92 @@
+"""How long grading a class takes: plain nbgrader, the kit's parallel autograde, bare execution.
+
+    python benchmarks/autograde_speed.py --sizes 20 100 200 --jobs 2
+
+For each class size, one synthetic class (the variants of gradekit.variants, cycled) is
+graded three ways, each in its own copy of the course: (a) `nbgrader autograde`, serial;
+(b) `gradekit autograde` on --jobs workers; (c) every notebook executed with nbclient, one
+after the other, as the floor. Prints a table of wall times, ratios and peak memory.
+"""
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from gradekit import autograde, course, demo, variants
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_class(folder: Path, size: int) -> Path:
+    """A course folder with a release and `size` synthetic submissions of mixed quality."""
+    folder.mkdir(parents=True)
+    shutil.copytree(REPO / "source", folder / "source")
+    shutil.copy(REPO / "nbgrader_config.py", folder)
+    course.nbgrader(folder, "generate_assignment", demo.ASSIGNMENT, "--force")
+    names = sorted(variants.VARIANTS)
+    demo.write_class_submissions(folder, {f"s{i:03d}": names[i % len(names)] for i in range(size)})
+    return folder
+
+
+def bare_execution(folder: Path) -> None:
+    """Every submitted notebook run top to bottom, one kernel each, one after the other."""
+    for path in sorted((folder / "submitted").glob(f"*/{demo.ASSIGNMENT}/*.ipynb")):
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # the broken files of the class: nothing to run
+            continue
+        resources = {"metadata": {"path": str(path.parent)}}
+        NotebookClient(nb, timeout=15, allow_errors=True, resources=resources).execute()
+
+
+def peak_memory_mb() -> float:
+    """Largest resident size reached by a finished child process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 200])
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in args.sizes:
+            base = make_class(Path(scratch) / f"class{size}", size)
+            timings = {}
+            for mode in ("plain", "kit", "bare"):
+                folder = Path(scratch) / f"class{size}-{mode}"
+                shutil.copytree(base, folder)
+                start = time.monotonic()
+                if mode == "plain":
+                    course.nbgrader(folder, "autograde", demo.ASSIGNMENT, "--force", check=False)
+                elif mode == "kit":
+                    autograde.autograde_class(folder, demo.ASSIGNMENT, jobs=args.jobs)
+                else:
+                    bare_execution(folder)
+                timings[mode] = time.monotonic() - start
+                print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
+            rows.append((size, timings))
+    print(f"| class | plain nbgrader | kit, {args.jobs} jobs | bare serial | plain / kit | "
+          f"kit / (bare / jobs) |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- |")
+    for size, t in rows:
+        per = {mode: t[mode] / size for mode in t}
+        print(
+            f"| {size} | {t['plain']:.0f} s ({per['plain']:.2f} s each) "
+            f"| {t['kit']:.0f} s ({per['kit']:.2f} s each) | {t['bare']:.0f} s "
+            f"({per['bare']:.2f} s each) | {t['plain'] / t['kit']:.2f}x "
+            f"| {t['kit'] / (t['bare'] / args.jobs):.2f} |"
+        )
+    print(f"\nPeak resident memory of one process (kernel or worker): {peak_memory_mb():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
