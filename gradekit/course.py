@@ -1,7 +1,6 @@
 """Running nbgrader on a course folder and reading its gradebook."""
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,12 +46,6 @@ def errors_in(log: str, context: int = 30) -> str:
         if "| ERROR]" in line:
             keep.update(range(index, min(index + context, len(lines))))
     return "\n".join(lines[i] for i in sorted(keep)) or log[-3000:]
-
-
-def failed_students(log: str) -> dict[str, str]:
-    """Students whose submission nbgrader could not process, with the log's errors."""
-    found = re.findall(r"error processing assignment '[^']*' for student '([^']*)'", log)
-    return {student: errors_in(log) for student in found}
 
 
 def db_url(course_dir: Path) -> str:

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from gradekit import course, demo, submissions, variants
+from gradekit import course, demo, submissions
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = demo.ASSIGNMENT
@@ -80,7 +80,3 @@ def model_answers():
 @pytest.fixture(scope="session")
 def max_points(fresh_course) -> dict[str, float]:
     return course.max_scores(fresh_course, ASSIGNMENT)
-
-
-def variant(name: str) -> variants.Variant:
-    return variants.VARIANTS[name]
