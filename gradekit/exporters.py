@@ -140,6 +140,10 @@ class LmsExport(ExportPlugin):
             },
         )
 
+    def grades(self, results: dict[str, Result], assignments, points) -> list[str]:
+        """One student's grades for these assignments, scaled to these column points."""
+        return [self.grade(results[a], p) for a, p in zip(assignments, points, strict=True)]
+
     def title(self, assignment: str) -> str:
         return self.titles.get(assignment, assignment)
 
@@ -170,9 +174,7 @@ class CanvasExport(LmsExport):
         for s in students:
             name = ", ".join(part for part in (s["last_name"], s["first_name"]) if part)
             identity = [name or s["id"], s["lms_user_id"], s["sis_user_id"], s["username"]]
-            grades = [
-                self.grade(results[s["id"]][a], p) for a, p in zip(assignments, points, strict=True)
-            ]
+            grades = self.grades(results[s["id"]], assignments, points)
             rows.append([*identity, s["section"], *grades])
         return rows
 
@@ -235,9 +237,7 @@ class BlackboardExport(LmsExport):
             header.append(f"{column} |{column_id}" if column_id else column)
         rows = [header]
         for s in students:
-            grades = [
-                self.grade(results[s["id"]][a], p) for a, p in zip(assignments, points, strict=True)
-            ]
+            grades = self.grades(results[s["id"]], assignments, points)
             rows.append([s["last_name"], s["first_name"], s["username"] or s["id"], *grades])
         return rows
 
@@ -254,9 +254,7 @@ class BrightspaceExport(LmsExport):
         rows = [[*header, "End-of-Line Indicator"]]
         points = [self.column_points(name, gradebook) for name in assignments]
         for s in students:
-            grades = [
-                self.grade(results[s["id"]][a], p) for a, p in zip(assignments, points, strict=True)
-            ]
+            grades = self.grades(results[s["id"]], assignments, points)
             org_id = s["org_defined_id"] or s["sis_user_id"]
             rows.append([org_id, s["username"] or s["id"], *grades, "#"])
         return rows

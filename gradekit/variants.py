@@ -298,6 +298,13 @@ _STEP_CHECKS = (
     "test_train_example",
 )
 
+# A sigmoid without its "1 +", shared by the variants that hand it in beside other damage;
+# the visible checks of logistic_regression and of the loss run it too.
+_SIGMOID_NO_ONE = {"s": "def s(x):\n    return 1 / np.exp(-x)"}
+_SIGMOID_NO_ONE_FAILS = _fails(
+    *_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"
+)
+
 BUGGY = [
     Variant(
         "blank",
@@ -320,8 +327,8 @@ BUGGY = [
     Variant(
         "sigmoid-no-one",
         "s(x) = 1 / exp(-x): the 1 + is missing",
-        {"s": "def s(x):\n    return 1 / np.exp(-x)"},
-        _fails(*_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"),
+        _SIGMOID_NO_ONE,
+        _SIGMOID_NO_ONE_FAILS,
     ),
     Variant(
         "sigmoid-hard-coded",
@@ -844,9 +851,6 @@ HOSTILE = [
             "    print('spam', i)"
         },
     ),
-]
-
-HOSTILE += [
     Variant(
         "deleted-check",
         "the check cell test_s_values deleted (nbgrader puts it back)",
@@ -860,20 +864,15 @@ HOSTILE += [
     Variant(
         "emptied-checks",
         "a wrong s, and every check cell emptied (restored from the gradebook)",
-        {"s": "def s(x):\n    return 1 / np.exp(-x)"},
+        _SIGMOID_NO_ONE,
         damage=_edit_notebooks(_empty_checks),
-        fails=_fails(
-            *_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"
-        ),
+        fails=_SIGMOID_NO_ONE_FAILS,
     ),
     Variant(
         "inserted-reordered",
         "cells inserted, one with a duplicated id, and two answers swapped",
         damage=_edit_notebooks(_insert_reorder_duplicate),
     ),
-]
-
-HOSTILE += [
     Variant(
         "unreadable-part1",
         "part 1 is not valid JSON (set aside; part 2 still graded)",
@@ -902,11 +901,9 @@ HOSTILE += [
     Variant(
         "extra-files",
         "a wrong s, extra files, and a checks.py of its own that passes everything",
-        {"s": "def s(x):\n    return 1 / np.exp(-x)"},
+        _SIGMOID_NO_ONE,
         damage=_extra_files,
-        fails=_fails(
-            *_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"
-        ),
+        fails=_SIGMOID_NO_ONE_FAILS,
     ),
 ]
 
