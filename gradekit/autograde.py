@@ -2,24 +2,52 @@
 
 Each worker process loads the course's nbgrader config once and grades whole submissions
 with nbgrader's own `Autograde` converter (through `NbGraderAPI.autograde`), so grades are
-those of `nbgrader autograde`; the gradebook is written by one student's grading at a time
-per worker, sqlite serialising the writes. Before grading, notebooks nbgrader cannot read
-(not JSON, empty) are set aside, so the rest of that student's work is still graded.
+those of `nbgrader autograde`; the gradebook (sqlite, or any `CourseDirectory.db_url` such as
+PostgreSQL) is written by one student's grading at a time per worker. Before grading,
+notebooks nbgrader cannot read (not JSON, empty) are set aside, so the rest of that student's
+work is still graded.
+
+A re-run grades only what is not yet graded. After nbgrader grades a student successfully, the
+worker writes a marker, `.gradekit/graded/<assignment>/<student>.json`, holding a fingerprint
+of the submission and of the assignment's source; the worker deletes it before grading
+starts. A student counts as graded when the marker's fingerprint is the current one, every
+notebook handed in is in `autograded/`, and the gradebook has the submission; a crash in the
+middle of a student leaves no marker, so that student is graded again.
+
+Shards split a class between machines that share the course folder: shard K of N holds the
+students whose id hashes (CRC-32) to K-1 modulo N, the same on every machine whatever each
+one's directory listing shows.
 """
 
+import hashlib
 import json
 import multiprocessing
 import os
 import sys
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from traitlets.config.loader import PyFileConfigLoader
 
 from . import course
 
 _API = None  # the worker process's NbGraderAPI
+_COURSE_DIR = Path()  # the worker process's course folder
+
+# Errors another grader's concurrent write can cause, which a second attempt gets past:
+# sqlite's lock, and PostgreSQL's unique-constraint race when two processes create the same
+# row at once (nbgrader's update_or_create_* and check_course look a row up, then insert it)
+# or the same tables of a new gradebook.
+TRANSIENT_ERRORS = (
+    "database is locked",
+    "UniqueViolation",
+    "DuplicateTable",
+    "DuplicateObject",
+    "could not serialize access",
+    "deadlock detected",
+)
+ATTEMPTS = 4
+IGNORED_FILES = {".ipynb_checkpoints", "__pycache__"}
 
 
 @dataclass
@@ -30,6 +58,7 @@ class Outcome:
     graded: bool
     problems: list[str] = field(default_factory=list)
     error: str = ""
+    skipped: bool = False  # graded by an earlier run, and unchanged since
 
 
 def check_submission(folder: Path, notebooks: list[str]) -> list[str]:
@@ -65,26 +94,111 @@ def check_submission(folder: Path, notebooks: list[str]) -> list[str]:
     return problems
 
 
-def _start_worker(course_dir: str) -> None:
-    global _API
+def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
+    """Whether the student is in shard K of N (None: the whole class)."""
+    if shard is None:
+        return True
+    k, n = shard
+    return zlib.crc32(student.encode("utf-8")) % n == k - 1
+
+
+def fingerprint(course_dir: Path, assignment: str, student: str) -> str:
+    """A hash of every file the student handed in and of the assignment's source (its
+    checks): it changes when the submission or the grading does."""
+    digest = hashlib.sha256()
+    for top in (
+        course_dir / "submitted" / student / assignment,
+        course_dir / "source" / assignment,
+    ):
+        for path in sorted(top.rglob("*")):
+            if path.is_file() and not IGNORED_FILES & set(path.relative_to(top).parts):
+                digest.update(str(path.relative_to(top)).encode("utf-8") + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(b"\1")
+    return digest.hexdigest()
+
+
+def marker_path(course_dir: Path, assignment: str, student: str) -> Path:
+    """Where a successful grading of the student's submission is recorded."""
+    return course_dir / ".gradekit" / "graded" / assignment / f"{student}.json"
+
+
+def is_graded(
+    course_dir: Path,
+    assignment: str,
+    student: str,
+    stamp: str,
+    notebooks: list[str],
+    in_gradebook: set[str],
+) -> bool:
+    """Whether the student's submission, as its fingerprint `stamp` says it is now, was fully
+    graded into this gradebook: marker, gradebook entry and every graded notebook there."""
+    if student not in in_gradebook:
+        return False
+    try:
+        marker = json.loads(marker_path(course_dir, assignment, student).read_text())
+    except (OSError, ValueError):
+        return False
+    submitted = course_dir / "submitted" / student / assignment
+    autograded = course_dir / "autograded" / student / assignment
+    return marker.get("fingerprint") == stamp and all(
+        (autograded / name).is_file() for name in notebooks if (submitted / name).is_file()
+    )
+
+
+def submissions_in_gradebook(course_dir: Path, assignment: str, db_url: str) -> set[str]:
+    """The students with a submission of the assignment in the gradebook (creating the
+    gradebook's tables first if need be, before the workers start)."""
+    from nbgrader.api import MissingEntry
+
+    for attempt in range(ATTEMPTS):
+        try:
+            with course.gradebook(course_dir, db_url) as gb:
+                try:
+                    return {s.student_id for s in gb.find_assignment(assignment).submissions}
+                except MissingEntry:
+                    return set()
+        except Exception as error:  # another grader creating the schema or course row
+            if attempt == ATTEMPTS - 1 or not is_transient(str(error)):
+                raise
+            time.sleep(1 + attempt)
+    return set()
+
+
+def is_transient(error: str) -> bool:
+    """Whether an nbgrader error came from another grader writing at the same time."""
+    return any(text in error for text in TRANSIENT_ERRORS)
+
+
+def _start_worker(course_dir: str, db_url: str) -> None:
+    global _API, _COURSE_DIR
     from nbgrader.apps.api import NbGraderAPI
 
     os.chdir(course_dir)
     os.environ["PATH"] = course.environment()["PATH"]
-    config = PyFileConfigLoader("nbgrader_config.py", path=course_dir).load_config()
+    config = course.load_config(Path(course_dir))
     config.CourseDirectory.root = course_dir
+    config.CourseDirectory.db_url = db_url
     _API = NbGraderAPI(config=config)
+    _COURSE_DIR = Path(course_dir)
 
 
-def _grade(args: tuple[str, str]) -> tuple[str, bool, str]:
-    assignment, student = args
-    for attempt in range(3):  # sqlite may stay locked by the other workers for a while
+def _grade(args: tuple[str, str, str]) -> tuple[str, bool, str]:
+    assignment, student, stamp = args
+    marker = marker_path(_COURSE_DIR, assignment, student)
+    marker.unlink(missing_ok=True)
+    for attempt in range(ATTEMPTS):  # another grader may hold the gradebook for a while
         result = _API.autograde(assignment, student, force=True, create=True)
-        error = result.get("error", "") or ""
-        if result["success"] or "database is locked" not in error:
+        error, log = result.get("error", "") or "", result.get("log", "") or ""
+        if result["success"] or not is_transient(error + log):
             break
         time.sleep(1 + attempt)
-    return student, bool(result["success"]), error + (result.get("log", "") or "")[-2000:]
+    if result["success"]:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        partial = marker.with_name(f".{marker.name}.{os.getpid()}")
+        partial.write_text(json.dumps({"fingerprint": stamp}))
+        os.replace(partial, marker)  # the marker appears whole or not at all
+    return student, bool(result["success"]), error + log[-2000:]
 
 
 def autograde_class(
@@ -93,32 +207,53 @@ def autograde_class(
     students: list[str] | None = None,
     jobs: int | None = None,
     progress=None,
+    *,
+    force: bool = False,
+    shard: tuple[int, int] | None = None,
+    db_url: str | None = None,
 ) -> list[Outcome]:
-    """Check and autograde every submission (or the named ones) on `jobs` processes."""
+    """Check and autograde the class (or the named students, always regraded) on `jobs`
+    processes, skipping students already graded unless `force`; only shard K of N if given.
+    The gradebook is the course's configured one unless `db_url` is given."""
     course_dir = Path(course_dir).resolve()
+    db_url = db_url or course.configured_db_url(course_dir)
     submitted = course_dir / "submitted"
     names = students or sorted(p.name for p in submitted.iterdir() if p.is_dir())
+    names = [name for name in names if in_shard(name, shard)]
     notebooks = sorted(p.name for p in (course_dir / "release" / assignment).glob("*.ipynb"))
+    in_gradebook = submissions_in_gradebook(course_dir, assignment, db_url)
+    regrade = force or bool(students)
     outcomes = {}
     to_grade = []
     for student in names:
         folder = submitted / student / assignment
         problems = check_submission(folder, notebooks)
         outcomes[student] = Outcome(student, graded=False, problems=problems)
-        if folder.is_dir() and any(folder.glob("*.ipynb")):
-            to_grade.append(student)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(to_grade) or 1))
+        if not (folder.is_dir() and any(folder.glob("*.ipynb"))):
+            continue
+        stamp = fingerprint(course_dir, assignment, student)
+        if not regrade and is_graded(
+            course_dir, assignment, student, stamp, notebooks, in_gradebook
+        ):
+            outcomes[student].skipped = True
+        else:
+            to_grade.append((assignment, student, stamp))
+    if to_grade:
+        _grade_on_pool(course_dir, db_url, to_grade, jobs, outcomes, progress)
+    return [outcomes[student] for student in names]
+
+
+def _grade_on_pool(course_dir, db_url, tasks, jobs, outcomes, progress) -> None:
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     context = multiprocessing.get_context("spawn")
     started = time.monotonic()
-    with context.Pool(jobs, initializer=_start_worker, initargs=(str(course_dir),)) as pool:
-        tasks = [(assignment, student) for student in to_grade]
+    with context.Pool(jobs, initializer=_start_worker, initargs=(str(course_dir), db_url)) as pool:
         for done, (student, success, error) in enumerate(pool.imap_unordered(_grade, tasks), 1):
             outcome = outcomes[student]
             outcome.graded, outcome.error = success, "" if success else error
             if progress:
                 failed = sum(1 for o in outcomes.values() if o.error)
                 progress(done, len(tasks), failed, time.monotonic() - started)
-    return [outcomes[student] for student in names]
 
 
 def print_progress(done: int, total: int, failed: int, elapsed: float) -> None:
@@ -138,7 +273,13 @@ def print_progress(done: int, total: int, failed: int, elapsed: float) -> None:
 def summary(outcomes: list[Outcome], seconds: float) -> str:
     """What was graded, what went wrong and for whom."""
     graded = sum(o.graded for o in outcomes)
+    skipped = [o.student for o in outcomes if o.skipped]
     lines = [f"Graded {graded} of {len(outcomes)} submissions in {seconds:.0f} s."]
+    if skipped:
+        lines.append(
+            f"Skipped {len(skipped)} already graded and unchanged (--force regrades them): "
+            + ", ".join(skipped)
+        )
     for o in outcomes:
         for problem in o.problems:
             lines.append(f"  {o.student}: {problem}")

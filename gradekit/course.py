@@ -5,7 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jupyter_core.paths import jupyter_config_path
 from nbgrader.api import Gradebook
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
 
 
 def environment() -> dict[str, str]:
@@ -48,20 +51,49 @@ def errors_in(log: str, context: int = 30) -> str:
     return "\n".join(lines[i] for i in sorted(keep)) or log[-3000:]
 
 
+def load_config(course_dir: Path) -> Config:
+    """The nbgrader config an nbgrader command run in the course folder reads: every
+    `nbgrader_config.py` on Jupyter's config path (e.g. /etc/jupyter), then the course's own."""
+    config = Config()
+    folders = [*reversed(jupyter_config_path()), str(Path(course_dir).resolve())]
+    for folder in folders:
+        if (Path(folder) / "nbgrader_config.py").is_file():
+            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
+    return config
+
+
 def db_url(course_dir: Path) -> str:
     """The default sqlite gradebook of a course folder."""
     return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
 
 
-def gradebook(course_dir: Path) -> Gradebook:
-    """The course's gradebook, created if need be (which runs `alembic`)."""
+def configured_db_url(course_dir: Path) -> str:
+    """The gradebook the course's config names (`c.CourseDirectory.db_url`, e.g. PostgreSQL),
+    or the default sqlite one."""
+    return _gradebook_settings(course_dir)[0]
+
+
+def _gradebook_settings(course_dir: Path) -> tuple[str, str]:
+    settings = load_config(course_dir).get("CourseDirectory", {})
+    return (
+        settings.get("db_url") or db_url(course_dir),
+        settings.get("course_id") or "default_course",
+    )
+
+
+def gradebook(course_dir: Path, db_url: str | None = None) -> Gradebook:
+    """The course's gradebook (the configured one unless `db_url` is given), created if need
+    be (which runs `alembic`)."""
     os.environ["PATH"] = environment()["PATH"]
-    return Gradebook(db_url(course_dir))
+    configured, course_id = _gradebook_settings(course_dir)
+    return Gradebook(db_url or configured, course_id)
 
 
-def cell_scores(course_dir: Path, assignment: str) -> dict[str, dict[str, float]]:
+def cell_scores(
+    course_dir: Path, assignment: str, db_url: str | None = None
+) -> dict[str, dict[str, float]]:
     """Points of every grade cell, by student then by grade cell name."""
-    with gradebook(course_dir) as gb:
+    with gradebook(course_dir, db_url) as gb:
         return {
             submission.student.id: {
                 grade.cell.name: grade.score for nb in submission.notebooks for grade in nb.grades
@@ -70,9 +102,9 @@ def cell_scores(course_dir: Path, assignment: str) -> dict[str, dict[str, float]
         }
 
 
-def max_scores(course_dir: Path, assignment: str) -> dict[str, float]:
+def max_scores(course_dir: Path, assignment: str, db_url: str | None = None) -> dict[str, float]:
     """Points each grade cell is worth."""
-    with gradebook(course_dir) as gb:
+    with gradebook(course_dir, db_url) as gb:
         return {
             cell.name: cell.max_score
             for nb in gb.find_assignment(assignment).notebooks

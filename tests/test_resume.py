@@ -1,0 +1,207 @@
+"""`gradekit autograde` resumes: killed mid-class, a re-run grades only what is missing.
+
+One class of eight is graded by the CLI, killed (SIGKILL to its whole process group) once
+two students are done, and graded again; the later tests regrade one student at a time.
+"""
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ASSIGNMENT, make_course
+
+from gradekit import autograde, course, demo
+from gradekit.variants import VARIANTS
+
+CLASS = {
+    "st1": "model",
+    "st2": "sigmoid-exp-over",
+    "st3": "np-dot",
+    "st4": "sigmoid-sign",
+    "st5": "train-no-return",
+    "st6": "blank",
+    "st7": "mse-sum",
+    "st8": "loops-part1",
+}
+GRADEKIT = str(Path(sys.executable).with_name("gradekit"))
+
+
+def autograde_command(folder: Path, *options: str) -> list[str]:
+    return [GRADEKIT, "autograde", ASSIGNMENT, "--course", str(folder), *options]
+
+
+def run_autograde(folder: Path, *options: str) -> str:
+    """Run `gradekit autograde` to the end; its output."""
+    result = subprocess.run(
+        autograde_command(folder, *options),
+        env=course.environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def graded_files(folder: Path) -> dict[str, dict[str, int]]:
+    """The modification times of every autograded notebook, by student."""
+    return {
+        student: {
+            path.name: path.stat().st_mtime_ns
+            for path in (folder / "autograded" / student / ASSIGNMENT).glob("*.ipynb")
+        }
+        for student in CLASS
+    }
+
+
+def done(folder: Path) -> set[str]:
+    """The students the kit recorded as fully graded."""
+    return {path.stem for path in (folder / ".gradekit" / "graded" / ASSIGNMENT).glob("*.json")}
+
+
+def half_graded(folder: Path) -> set[str]:
+    """The students with some notebooks in autograded/ but not recorded as graded."""
+    return {s for s, files in graded_files(folder).items() if files} - done(folder)
+
+
+def skipped_in(output: str) -> set[str]:
+    match = re.search(r"^Skipped \d+ already graded.*: (.*)$", output, re.MULTILINE)
+    return set(match.group(1).split(", ")) if match else set()
+
+
+def expected_scores(folder: Path, students: dict[str, str]) -> dict:
+    """The points of every grade cell each student's variant must score."""
+    max_points = course.max_scores(folder, ASSIGNMENT)
+    return {
+        student: {
+            cell: 0.0 if cell in VARIANTS[name].fails else points
+            for cell, points in max_points.items()
+        }
+        for student, name in students.items()
+    }
+
+
+def gradebook_rows(folder: Path) -> tuple[str, list[tuple], list[tuple]]:
+    """sqlite's integrity check, and submissions and grades that appear more than once."""
+    with sqlite3.connect(folder / "gradebook.db") as db:
+        (integrity,) = db.execute("PRAGMA integrity_check").fetchone()
+        submissions = db.execute(
+            "SELECT student_id FROM submitted_assignment GROUP BY student_id HAVING count(*) > 1"
+        ).fetchall()
+        grades = db.execute(
+            "SELECT cell_id, notebook_id FROM grade GROUP BY cell_id, notebook_id"
+            " HAVING count(*) > 1"
+        ).fetchall()
+    db.close()
+    return integrity, submissions, grades
+
+
+@pytest.fixture(scope="module")
+def crashed_and_resumed(tmp_path_factory):
+    """The class, graded by a `gradekit autograde` killed once two students are done and
+    another is half done (part 1 graded), then re-run: what was done at the kill, the files
+    then, and the re-run's output."""
+    folder = make_course(tmp_path_factory.mktemp("resume") / "course")
+    demo.write_class_submissions(folder, CLASS)
+    log = open(folder / "killed-run.log", "w")
+    process = subprocess.Popen(
+        autograde_command(folder, "--jobs", "2"),
+        env=course.environment(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the workers die with it
+    )
+    deadline = time.monotonic() + 180
+    while process.poll() is None and time.monotonic() < deadline:
+        if len(done(folder)) >= 2 and half_graded(folder):
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    log.close()
+    assert process.returncode == -signal.SIGKILL, (folder / "killed-run.log").read_text()
+    before = {
+        "done": done(folder),
+        "half": half_graded(folder),
+        "files": graded_files(folder),
+        "gradebook": gradebook_rows(folder),
+    }
+    output = run_autograde(folder, "--jobs", "2")
+    return folder, before, output
+
+
+def test_a_killed_run_resumes_with_exactly_the_students_left(crashed_and_resumed):
+    folder, before, output = crashed_and_resumed
+    assert 2 <= len(before["done"]) < len(CLASS) and before["half"]
+    assert before["gradebook"] == ("ok", [], [])  # consistent right after the kill
+
+    assert skipped_in(output) == before["done"]
+    assert f"Graded {len(CLASS) - len(before['done'])} of {len(CLASS)} " in output
+    after = graded_files(folder)
+    for student in before["done"]:
+        assert after[student] == before["files"][student], f"{student} was graded again"
+    for student in before["half"]:
+        assert len(after[student]) == 2, f"{student} was left half graded"
+        for name, mtime in before["files"][student].items():
+            assert after[student][name] != mtime, f"{student}'s {name} was not graded again"
+    assert course.cell_scores(folder, ASSIGNMENT) == expected_scores(folder, CLASS)
+    assert gradebook_rows(folder) == ("ok", [], [])
+    assert done(folder) == set(CLASS)
+
+
+def test_a_changed_submission_is_graded_again_and_only_it(crashed_and_resumed):
+    folder, _, _ = crashed_and_resumed
+    files = graded_files(folder)
+    demo.write_class_submissions(folder, {"st6": "model"})  # st6 hands in again, complete
+
+    output = run_autograde(folder)
+
+    assert "Graded 1 of 8 " in output and skipped_in(output) == set(CLASS) - {"st6"}
+    after = graded_files(folder)
+    assert [s for s in CLASS if after[s] != files[s]] == ["st6"]
+    now = {**CLASS, "st6": "model"}
+    assert course.cell_scores(folder, ASSIGNMENT) == expected_scores(folder, now)
+
+
+def test_student_option_regrades_that_student_even_unchanged(crashed_and_resumed):
+    folder, _, _ = crashed_and_resumed
+    files = graded_files(folder)
+    scores = course.cell_scores(folder, ASSIGNMENT)
+
+    output = run_autograde(folder, "--student", "st4")
+
+    assert "Graded 1 of 1 " in output
+    after = graded_files(folder)
+    assert [s for s in CLASS if after[s] != files[s]] == ["st4"]
+    assert course.cell_scores(folder, ASSIGNMENT) == scores
+    assert gradebook_rows(folder) == ("ok", [], [])
+
+
+def test_is_graded_needs_marker_files_and_gradebook(tmp_path):
+    folder = tmp_path
+    (folder / "submitted" / "x" / ASSIGNMENT).mkdir(parents=True)
+    (folder / "submitted" / "x" / ASSIGNMENT / "a.ipynb").write_text("{}")
+    stamp = autograde.fingerprint(folder, ASSIGNMENT, "x")
+    marker = autograde.marker_path(folder, ASSIGNMENT, "x")
+    marker.parent.mkdir(parents=True)
+    marker.write_text(f'{{"fingerprint": "{stamp}"}}')
+    graded = folder / "autograded" / "x" / ASSIGNMENT
+    graded.mkdir(parents=True)
+
+    def is_graded(in_gradebook=frozenset({"x"})):
+        return autograde.is_graded(folder, ASSIGNMENT, "x", stamp, ["a.ipynb"], in_gradebook)
+
+    assert not is_graded()  # a.ipynb not in autograded/: killed half way
+    (graded / "a.ipynb").write_text("{}")
+    assert is_graded()
+    assert not is_graded(in_gradebook=set())  # a new gradebook
+    marker.write_text('{"fingerprint": "an earlier submission"}')
+    assert not is_graded()
+    marker.unlink()
+    assert not is_graded()
