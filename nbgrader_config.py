@@ -1,7 +1,5 @@
 """nbgrader settings for the W1-S3 course; every nbgrader command run in this folder reads them."""
 
-import os
-
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -28,8 +26,10 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"RuntimeWarning"
 
 # Autograde as nbgrader does, but a kernel killed by a student's code (os._exit, a segfault)
-# costs only the cell that killed it, and kernels run under resource limits
-# (c.LimitedKernelManager.memory, .file_size, .cpu_seconds).
+# costs only the cell that killed it, and kernels run in the kit's sandbox, in a private copy
+# of the student's folder, under resource limits (see README, "The sandbox"):
+# c.GradingKernelManager.sandbox = False  # a trusted run, without the sandbox
+# c.GradingKernelManager.memory = 4 * 2**30  # also .file_size, .cpu_seconds, .processes
 c.Autograde.autograde_preprocessors = [
     ResilientExecute,
     IgnorePattern,
@@ -54,9 +54,13 @@ c.Execute.iopub_timeout = 60
 # Feedback says which checks failed and why, never the hidden checks' code.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
+# Canvas "Download Submissions" zip (`nbgrader zip_collect w1s3`): see README,
+# "Submissions from Canvas".
+# c.ZipCollectApp.collector_plugin = "gradekit.collect.RosterCollector"
+# c.RosterCollector.roster = "roster.csv"
+# c.RosterCollector.named_regexp = r"..."  # another LMS's file names (default: Canvas's)
+# c.RosterCollector.roster_column = "username"  # what the names carry (default: lms_user_id)
+
 # LMS exports (`gradekit export canvas`, ...): see README, "Grades into the LMS". For example:
 # c.LmsExport.roster = "roster.csv"
 # c.LmsExport.column_ids = {"w1s3": "4021"}
-
-# Grading shows no plots: a non-interactive matplotlib backend saves time on every notebook.
-os.environ.setdefault("MPLBACKEND", "agg")

@@ -1,10 +1,11 @@
 """The `gradekit` command: the demo pipeline, and LMS exports through nbgrader."""
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from . import autograde, course, demo
+from . import autograde, course, demo, kernel
 from .exporters import EXPORTERS
 
 
@@ -20,9 +21,27 @@ def main(argv: list[str] | None = None) -> None:
         "autograde", help="check and autograde every submission in parallel (nbgrader's grades)"
     )
     grade.add_argument("assignment")
-    grade.add_argument("--student", action="append", help="only this student (repeatable)")
+    grade.add_argument(
+        "--student", action="append", help="only this student, always regraded (repeatable)"
+    )
     grade.add_argument("--jobs", type=int, help="worker processes (default: the number of cores)")
     grade.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
+    grade.add_argument(
+        "--force",
+        action="store_true",
+        help="regrade every submission (default: only those not yet graded, or changed since)",
+    )
+    grade.add_argument(
+        "--shard",
+        type=parse_shard,
+        metavar="K/N",
+        help="grade only shard K of N (students by a hash of their id), e.g. one per machine",
+    )
+    grade.add_argument(
+        "--db-url",
+        help="gradebook URL, e.g. postgresql://user@host/db (default: c.CourseDirectory.db_url "
+        "in nbgrader_config.py, else sqlite gradebook.db)",
+    )
     export = commands.add_parser(
         "export",
         help="export the gradebook for an LMS (runs nbgrader export with the kit's exporter)",
@@ -43,10 +62,22 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "autograde":
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        warning = kernel.sandbox_warning(course.load_config(args.course))
+        if warning:
+            print(warning, file=sys.stderr)
         start = time.monotonic()
         outcomes = autograde.autograde_class(
-            args.course, args.assignment, args.student, args.jobs, autograde.print_progress
+            args.course,
+            args.assignment,
+            args.student,
+            args.jobs,
+            autograde.print_progress,
+            force=args.force,
+            shard=args.shard,
+            db_url=args.db_url,
         )
+        if args.shard:
+            print(f"Shard {args.shard[0]}/{args.shard[1]}: {len(outcomes)} students.")
         print(autograde.summary(outcomes, time.monotonic() - start))
         if any(o.error for o in outcomes):
             raise SystemExit(1)
@@ -55,6 +86,17 @@ def main(argv: list[str] | None = None) -> None:
         to = args.to or exporter.filename
         course.nbgrader(args.course, *export_args(args.target, to), *extra)
         print(f"Wrote {to}")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` as (K, N), 1 <= K <= N."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N, e.g. 1/3") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: K must be between 1 and N")
+    return k, n
 
 
 def export_args(target: str, to: str) -> list[str]:

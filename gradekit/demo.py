@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
-from . import autograde, course, submissions, variants
+from . import autograde, course, kernel, submissions, variants
 from .exporters import EXPORTERS
 
 ASSIGNMENT = "w1s3"
@@ -98,9 +98,15 @@ def run_demo(course_dir: Path) -> str:
     course.nbgrader(course_dir, "db", "student", "import", str(ROSTER))
     print(f"[3/6] {len(DEMO_CLASS)} demo submissions -> submitted/")
     write_class_submissions(course_dir, DEMO_CLASS)
-    print("[4/6] autograde (nbgrader's converter, one worker per core) -> autograded/")
+    warning = kernel.sandbox_warning(course.load_config(course_dir))
+    sandbox = "not sandboxed" if warning else "each kernel sandboxed"
+    print(f"[4/6] autograde (nbgrader's converter, one worker per core, {sandbox}) -> autograded/")
+    if warning:
+        print(warning)
     start = time.monotonic()
-    outcomes = autograde.autograde_class(course_dir, ASSIGNMENT, progress=autograde.print_progress)
+    outcomes = autograde.autograde_class(
+        course_dir, ASSIGNMENT, progress=autograde.print_progress, force=True
+    )
     print(autograde.summary(outcomes, time.monotonic() - start))
     print("[5/6] nbgrader generate_feedback -> feedback/")
     course.nbgrader(course_dir, "generate_feedback", ASSIGNMENT, "--force")

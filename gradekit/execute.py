@@ -13,14 +13,14 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from .kernel import LimitedKernelManager
+from .kernel import GradingKernelManager
 
 
 class ResilientExecute(Execute):
-    """nbgrader's Execute, in kernels with resource limits, surviving kernel deaths."""
+    """nbgrader's Execute, in the kit's grading kernels (working copy, limits, sandbox), surviving kernel deaths."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("kernel_manager_class", LimitedKernelManager)
+        kwargs.setdefault("kernel_manager_class", GradingKernelManager)
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):

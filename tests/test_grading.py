@@ -4,31 +4,88 @@ Each variant of `gradekit.variants` is handed in as one student of one class, wh
 parallel autograde grades with nbgrader's own converter.
 """
 
+import socketserver
+import threading
+from pathlib import Path
+from typing import NamedTuple
+
 import nbformat
 import pytest
 from conftest import ASSIGNMENT, SOURCE, make_course
 
-from gradekit import autograde, course, demo
-from gradekit.variants import BUGGY, CORRECT, HOSTILE, PART1_CHECKS, PART2_CHECKS, VARIANTS
+from gradekit import autograde, course, demo, kernel
+from gradekit.variants import (
+    BUGGY,
+    CORRECT,
+    HOSTILE,
+    INTRUDERS,
+    PART1_CHECKS,
+    PART2_CHECKS,
+    VARIANTS,
+)
 
 NAMES = sorted(VARIANTS)
-IN_CLASS = pytest.mark.xdist_group("class")  # the tests that read the one graded class
 
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
     """Every variant handed in as one student, and the class autograded once by the kit's
-    parallel autograde (nbgrader's converter on two workers); every test below reads it."""
+    parallel autograde (nbgrader's converter on two workers); every test below reads it.
+
+    A service on loopback offers the loopback-socket variant the code it asks for, and
+    counts the connections; fingerprints of the course files are taken before grading."""
     folder = make_course(tmp_path_factory.mktemp("class") / "course")
     demo.write_class_submissions(folder, {name: name for name in NAMES})
-    outcomes = autograde.autograde_class(folder, ASSIGNMENT, jobs=2)
-    return folder, course.cell_scores(folder, ASSIGNMENT), {o.student: o for o in outcomes}
+    with socketserver.TCPServer(("127.0.0.1", 0), SigmoidService) as service:
+        port_file = folder / "submitted" / "loopback-socket" / ASSIGNMENT / "port.txt"
+        port_file.write_text(str(service.server_address[1]))
+        threading.Thread(target=service.serve_forever, daemon=True).start()
+        before = fingerprints(folder)
+        outcomes = autograde.autograde_class(folder, ASSIGNMENT, jobs=2)
+        service.shutdown()
+    return GradedClass(
+        folder,
+        course.cell_scores(folder, ASSIGNMENT),
+        {o.student: o for o in outcomes},
+        before,
+        SigmoidService.connections,
+    )
 
 
-@IN_CLASS
+class GradedClass(NamedTuple):
+    folder: Path
+    scores: dict
+    outcomes: dict
+    fingerprints_before: dict
+    loopback_connections: int
+
+
+class SigmoidService(socketserver.BaseRequestHandler):
+    """Answers every connection with the code of a correct sigmoid."""
+
+    connections = 0
+
+    def handle(self):
+        SigmoidService.connections += 1
+        self.request.sendall(b"def s(x):\n    return 1 / (1 + np.exp(-x))\n")
+
+
+def fingerprints(folder: Path) -> dict[str, bytes]:
+    """Contents of the files no student may change: config, source, release, submissions
+    (the intake's renaming of an unreadable notebook to <name>.unreadable is not a change)."""
+    paths = [folder / "nbgrader_config.py"]
+    for part in ("source", "release", "submitted"):
+        paths += (folder / part).rglob("*")
+    return {
+        str(p.relative_to(folder)).removesuffix(".unreadable"): p.read_bytes()
+        for p in paths
+        if p.is_file()
+    }
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_each_grade_cell_scores_as_the_variant_predicts(graded_class, max_points, name):
-    _, scores, outcomes = graded_class
+    scores, outcomes = graded_class.scores, graded_class.outcomes
     assert not outcomes[name].error, f"nbgrader could not grade {name}:\n{outcomes[name].error}"
     fails = VARIANTS[name].fails
     expected = {cell: 0.0 if cell in fails else points for cell, points in max_points.items()}
@@ -56,13 +113,16 @@ HIDDEN_FAILURES = {
     ("kernel-exit", "logistic_functions"): "KernelDied: the kernel died while running",
     ("hang-forever", "s"): "CellTimeoutError",
     ("memory-bomb", "s"): "MemoryError",
+    ("fork-loop", "s"): "BlockingIOError: [Errno 11] Resource temporarily unavailable",
+    ("disk-fill", "s"): "OSError: [Errno",
+    ("runs-source-solutions", "test_s_values"): "FileNotFoundError: no course folder in sight",
+    ("loopback-socket", "test_s_values"): "ConnectionRefusedError",
 }
 
 
-@IN_CLASS
 @pytest.mark.parametrize("name, cell", list(HIDDEN_FAILURES))
 def test_failures_say_what_failed_without_the_answer(graded_class, name, cell):
-    folder, _, _ = graded_class
+    folder = graded_class.folder
     errors = [
         f"{output.ename}: {output.evalue}"
         for path in (folder / "autograded" / name / ASSIGNMENT).glob("*.ipynb")
@@ -83,25 +143,47 @@ INTAKE_PROBLEMS = {
 }
 
 
-@IN_CLASS
 @pytest.mark.parametrize("name", list(INTAKE_PROBLEMS))
 def test_broken_files_are_reported_by_student_and_file(graded_class, name):
-    _, _, outcomes = graded_class
+    outcomes = graded_class.outcomes
     assert any(INTAKE_PROBLEMS[name] in p for p in outcomes[name].problems), outcomes[name]
     assert all(f"/{name}/" in p for p in outcomes[name].problems)
 
 
-@IN_CLASS
 def test_only_the_broken_submissions_have_problems(graded_class):
-    _, _, outcomes = graded_class
+    outcomes = graded_class.outcomes
     assert {o.student for o in outcomes.values() if o.problems} == set(INTAKE_PROBLEMS)
+
+
+def test_grading_is_sandboxed_here():
+    assert kernel.sandbox_problem() is None, kernel.sandbox_problem()
+
+
+def test_no_student_changed_the_course_files(graded_class):
+    after = fingerprints(graded_class.folder)
+    changed = [
+        path
+        for path, content in graded_class.fingerprints_before.items()
+        if after.get(path) != content
+    ]
+    assert changed == []
+
+
+def test_every_autograded_notebook_is_intact(graded_class):
+    for path in (graded_class.folder / "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb"):
+        nbformat.validate(nbformat.read(path, as_version=4))
+
+
+def test_no_kernel_reached_the_loopback_service(graded_class):
+    assert graded_class.loopback_connections == 0
 
 
 def test_the_table_has_enough_real_variants():
     assert len(CORRECT) >= 10 and len(BUGGY) >= 30
     assert all(not v.fails for v in CORRECT)
     assert all(v.fails for v in BUGGY)
-    assert len(VARIANTS) == len(CORRECT) + len(BUGGY) + len(HOSTILE), "variant names must be unique"
+    everyone = CORRECT + BUGGY + HOSTILE + INTRUDERS
+    assert len(VARIANTS) == len(everyone), "variant names must be unique"
 
 
 def test_points_reward_difficulty_and_hidden_checks_carry_most(max_points):
