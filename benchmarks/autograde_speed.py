@@ -46,7 +46,12 @@ def bare_execution(folder: Path) -> None:
             continue
         resources = {"metadata": {"path": str(path.parent)}}
         client = NotebookClient(
-            nb, timeout=15, interrupt_on_timeout=True, allow_errors=True, resources=resources
+            nb,
+            timeout=15,
+            interrupt_on_timeout=True,
+            allow_errors=True,
+            shutdown_kernel="immediate",  # as the kit's grading does
+            resources=resources,
         )
         try:
             client.execute()
