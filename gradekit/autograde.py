@@ -23,11 +23,15 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
 
 from . import course
 
@@ -59,6 +63,7 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     error: str = ""
     skipped: bool = False  # graded by an earlier run, and unchanged since
+    review: list[str] = field(default_factory=list)  # code worth a look by hand
 
 
 def check_submission(folder: Path, notebooks: list[str]) -> list[str]:
@@ -92,6 +97,43 @@ def check_submission(folder: Path, notebooks: list[str]) -> list[str]:
         if name not in handed_in:
             problems.append(f"{folder / name}: missing; its checks score 0")
     return problems
+
+
+# What honest answers to this assignment never need; code that does is worth a look by hand
+# (the sandbox stops it reaching outside its kernel, not tampering inside the kernel).
+SUSPICIOUS = {
+    r"\bsys\.modules\b|\bimportlib\b|\b__import__\b": "reaches into loaded modules",
+    r"\bchecks\b|\bgradekit\b|\boracle\b": "touches the checks or the grading kit",
+    r"\bbuiltins\b|showtraceback|excepthook|set_custom_exc": "replaces Python or IPython machinery",
+    r"\bnp\.[\w.]+\s*=[^=]": "replaces numpy functions",
+    r"\bexec\(|\beval\(|\bcompile\(": "runs code built at run time",
+    r"/proc/|\bos\.fork\b|\bsubprocess\b|\bctypes\b|\bos\._exit\b": "handles processes",
+    r"\bsocket\b|\burllib\b|\brequests\b|\bhttp\.client\b": "uses the network",
+    r"\bNBGRADER_|\bos\.environ\b": "reads or changes the environment",
+    r"\bsource/|\bsubmitted/|\bautograded/|gradebook\.db|nbgrader_config": "names course files",
+}
+
+
+def code_to_review(folder: Path, notebooks: list[str]) -> list[str]:
+    """Cells a student wrote that do what honest answers never need, each with its file."""
+    flagged = []
+    for name in notebooks:
+        try:
+            with warnings.catch_warnings():  # duplicated cell ids: nbgrader handles them
+                warnings.simplefilter("ignore")
+                nb = nbformat.read(folder / name, as_version=4)
+        except Exception:  # missing or unreadable: reported by check_submission
+            continue
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("locked"):
+                continue
+            reasons = [
+                why for pattern, why in SUSPICIOUS.items() if re.search(pattern, cell.source)
+            ]
+            if reasons:
+                where = cell.get("id") or f"#{index + 1}"
+                flagged.append(f"{folder / name}, cell {where}: {'; '.join(reasons)}")
+    return flagged
 
 
 def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
@@ -228,7 +270,8 @@ def autograde_class(
     for student in names:
         folder = submitted / student / assignment
         problems = check_submission(folder, notebooks)
-        outcomes[student] = Outcome(student, graded=False, problems=problems)
+        review = code_to_review(folder, notebooks)
+        outcomes[student] = Outcome(student, graded=False, problems=problems, review=review)
         if not (folder.is_dir() and any(folder.glob("*.ipynb"))):
             continue
         stamp = fingerprint(course_dir, assignment, student)
@@ -283,6 +326,8 @@ def summary(outcomes: list[Outcome], seconds: float) -> str:
     for o in outcomes:
         for problem in o.problems:
             lines.append(f"  {o.student}: {problem}")
+        for cell in o.review:
+            lines.append(f"  {o.student}: review by hand: {cell}")
         if o.error:
             last = o.error.strip().splitlines()[-1] if o.error.strip() else "unknown error"
             lines.append(f"  {o.student}: NOT GRADED by nbgrader: {last}")

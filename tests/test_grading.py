@@ -174,6 +174,15 @@ def test_every_autograded_notebook_is_intact(graded_class):
         nbformat.validate(nbformat.read(path, as_version=4))
 
 
+def test_intruders_are_flagged_for_review_and_honest_code_is_not(graded_class):
+    outcomes = graded_class.outcomes
+    flagged = {name for name, outcome in outcomes.items() if outcome.review}
+    assert {v.name for v in INTRUDERS if v.name != "disk-fill"} <= flagged
+    assert {"tamper-allclose", "tamper-builtins", "kernel-exit", "env-tricks"} <= flagged
+    assert not flagged & {v.name for v in CORRECT}
+    assert all(f"/{name}/" in cell for name in flagged for cell in outcomes[name].review)
+
+
 def test_no_kernel_reached_the_loopback_service(graded_class):
     assert graded_class.loopback_connections == 0
 
