@@ -5,7 +5,7 @@
 
 - a private folder holding a copy of the notebook's folder, where the kernel runs: what a
   notebook writes never reaches the graded files, the course files or the next notebook;
-- limits, set by this module's launcher before it becomes the kernel: memory, file size,
+- limits, set by `gradekit.launcher` before it becomes the kernel: memory, file size,
   CPU time and (in the sandbox) processes;
 - a sandbox (bubblewrap): only the system, Python and the kit are visible, read-only; the
   course folder, home folders, /tmp and other kernels are not; the working copy and /tmp
@@ -18,10 +18,8 @@ working copy and limits only, and `sandbox_problem()` says why; nbgrader's log a
 kit's autograde say so once, loudly.
 """
 
-import argparse
 import functools
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -33,12 +31,8 @@ from traitlets import Bool, Integer
 
 import gradekit
 
-LIMITS = {  # launcher option: resource limited
-    "memory": resource.RLIMIT_AS,
-    "file_size": resource.RLIMIT_FSIZE,
-    "cpu_seconds": resource.RLIMIT_CPU,
-    "processes": resource.RLIMIT_NPROC,
-}
+from .launcher import LIMITS
+
 # Variables a sandboxed kernel keeps from the grader's environment (no tokens, no passwords).
 KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "MPLBACKEND", "NBGRADER_EXECUTION")
 SANDBOX_WARNING = (
@@ -107,9 +101,9 @@ class GradingKernelManager(AsyncKernelManager):
             if name != "processes" or self.sandboxed
         ]
         if not self.sandboxed:
-            return [sys.executable, "-m", "gradekit.kernel", *limits, "--", *command]
+            return [sys.executable, "-m", "gradekit.launcher", *limits, "--", *command]
         work = self.folder / "work"
-        launcher = [sys.executable, "-m", "gradekit.kernel", *limits]
+        launcher = [sys.executable, "-m", "gradekit.launcher", *limits]
         launcher += [f"--copy-from={self.folder / 'handed-in'}", "--", *command]
         return [
             *bubblewrap_command(self.folder, self.scratch_size),
@@ -252,28 +246,3 @@ def sandbox_problem() -> str | None:
     if probe.returncode != 0:
         return f"bubblewrap could not make a sandbox ({probe.stderr.strip() or probe.returncode})"
     return None
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Copy the working files in, set the limits, then run the kernel command in this process."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    for name in LIMITS:
-        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=0)
-    parser.add_argument("--copy-from", help="folder copied into the working folder first")
-    parser.add_argument("command", nargs="+")
-    args = parser.parse_args(argv)
-    if args.copy_from:
-        for entry in Path(args.copy_from).iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.copytree(entry, entry.name, symlinks=True)
-            else:
-                shutil.copy2(entry, entry.name, follow_symlinks=False)
-    for name, limit in LIMITS.items():
-        value = getattr(args, name)
-        if value > 0:
-            resource.setrlimit(limit, (value, value))
-    os.execvp(args.command[0], args.command)
-
-
-if __name__ == "__main__":
-    main()
