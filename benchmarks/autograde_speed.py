@@ -2,7 +2,8 @@
 
     python benchmarks/autograde_speed.py --sizes 20 100 200 --jobs 2
 
-For each class size, one synthetic class (the variants of gradekit.variants, cycled) is
+For each class size, one synthetic class (the correct, buggy and hostile variants of
+gradekit.variants, cycled; not the intruders) is
 graded three ways, each in its own copy of the course: (a) `nbgrader autograde`, serial;
 (b) `gradekit autograde` on --jobs workers; (c) every notebook executed with nbclient, one
 after the other, as the floor. Prints a table of wall times, ratios and peak memory.
@@ -32,19 +33,25 @@ def make_class(folder: Path, size: int) -> Path:
     shutil.copytree(REPO / "source", folder / "source")
     shutil.copy(REPO / "nbgrader_config.py", folder)
     course.nbgrader(folder, "generate_assignment", demo.ASSIGNMENT, "--force")
-    names = sorted(variants.VARIANTS)
+    # Not the intruders: unsandboxed, in the bare run, they would fork thousands of processes,
+    # fill the disk and overwrite the class, which is not a floor of anything.
+    names = sorted(v.name for v in variants.CORRECT + variants.BUGGY + variants.HOSTILE)
     demo.write_class_submissions(folder, {f"s{i:03d}": names[i % len(names)] for i in range(size)})
     return folder
 
 
 def bare_execution(folder: Path) -> None:
-    """Every submitted notebook run top to bottom, one kernel each, one after the other."""
+    """Every submitted notebook run top to bottom, one kernel each, one after the other,
+    each in a copy of its folder (as in grading: what a notebook writes cannot change the
+    next one)."""
     for path in sorted((folder / "submitted").glob(f"*/{demo.ASSIGNMENT}/*.ipynb")):
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception:  # the broken files of the class: nothing to run
             continue
-        resources = {"metadata": {"path": str(path.parent)}}
+        work = Path(tempfile.mkdtemp()) / "work"
+        shutil.copytree(path.parent, work)
+        resources = {"metadata": {"path": str(work)}}
         client = NotebookClient(
             nb,
             timeout=15,
@@ -57,6 +64,7 @@ def bare_execution(folder: Path) -> None:
             client.execute()
         except DeadKernelError:  # a hostile submission of the class: stop where it died
             pass
+        shutil.rmtree(work.parent)
 
 
 def peak_memory_mb() -> float:
