@@ -73,7 +73,8 @@ class GradingKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         warn_once_if_not_sandboxed(self)
-        self.folder = Path(tempfile.mkdtemp(prefix="gradekit-kernel-"))
+        remove_abandoned_folders()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         work = self.folder / "work"
         shutil.copytree(kw.get("cwd") or os.getcwd(), work, symlinks=True)
         kw["cwd"] = str(work)
@@ -122,6 +123,28 @@ class GradingKernelManager(AsyncKernelManager):
             self.folder = None
 
     cleanup_resources = _async_cleanup_resources  # nbclient calls it for a dead kernel
+
+
+FOLDER_PREFIX = "gradekit-kernel-"  # private folders: gradekit-kernel-<grader pid>-<random>
+
+
+def remove_abandoned_folders() -> None:
+    """Delete the private folders of graders that are gone (killed before they could)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-")[0]
+        if pid.isdigit() and not is_running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def is_running(pid: int) -> bool:
+    """Whether a process with this pid exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True
 
 
 def bubblewrap_command(folder: Path, scratch_size: int) -> list[str]:

@@ -4,7 +4,10 @@ Each variant of `gradekit.variants` is handed in as one student of one class, wh
 parallel autograde grades with nbgrader's own converter.
 """
 
+import os
 import socketserver
+import subprocess
+import tempfile
 import threading
 from pathlib import Path
 from typing import NamedTuple
@@ -230,3 +233,16 @@ def test_points_reward_difficulty_and_hidden_checks_carry_most(max_points):
 
 def test_grade_cells_are_named_in_the_gradebook(fresh_course):
     assert set(course.max_scores(fresh_course, ASSIGNMENT)) == set(PART1_CHECKS) | set(PART2_CHECKS)
+
+
+def test_private_folders_of_killed_graders_are_removed(tmp_path):
+    gone = subprocess.Popen(["true"])  # a process that has ended: its pid is free
+    gone.wait()
+    abandoned = Path(tempfile.gettempdir()) / f"{kernel.FOLDER_PREFIX}{gone.pid}-test"
+    abandoned.mkdir()
+    (abandoned / "kernel.json").write_text("{}")
+    mine = Path(tempfile.mkdtemp(prefix=f"{kernel.FOLDER_PREFIX}{os.getpid()}-"))
+    kernel.remove_abandoned_folders()
+    assert not abandoned.exists()
+    assert mine.exists()
+    mine.rmdir()
