@@ -101,10 +101,10 @@ class GradingKernelManager(AsyncKernelManager):
             for name in LIMITS
             if name != "processes" or self.sandboxed
         ]
-        if not self.sandboxed:
-            return [sys.executable, "-m", "gradekit.launcher", *limits, "--", *command]
-        work = self.folder / "work"
         launcher = [sys.executable, "-m", "gradekit.launcher", *limits]
+        if not self.sandboxed:
+            return [*launcher, "--", *command]
+        work = self.folder / "work"
         launcher += [f"--copy-from={self.folder / 'handed-in'}", "--", *command]
         return [
             *bubblewrap_command(self.folder, self.scratch_size),

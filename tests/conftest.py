@@ -1,6 +1,7 @@
 """Shared fixtures: course folders made from this repository, real nbgrader runs on them."""
 
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -8,11 +9,25 @@ import pytest
 from nbclient import NotebookClient
 
 from gradekit import course, demo, submissions
+from gradekit.variants import VARIANTS
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = demo.ASSIGNMENT
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
+GRADEKIT = str(Path(sys.executable).with_name("gradekit"))  # the kit's command, this venv's
+
+
+def expected_points(max_points: dict[str, float], students: dict[str, str]) -> dict:
+    """The points of every grade cell each student's variant must score: 0 for the cells
+    the variant fails, full marks for the others."""
+    return {
+        student: {
+            cell: 0.0 if cell in VARIANTS[name].fails else points
+            for cell, points in max_points.items()
+        }
+        for student, name in students.items()
+    }
 
 
 def make_course(folder: Path) -> Path:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENT, SOURCE, make_course
+from conftest import ASSIGNMENT, SOURCE, expected_points, make_course
 
 from gradekit import autograde, course, demo, kernel
 from gradekit.variants import (
@@ -90,8 +90,7 @@ def fingerprints(folder: Path) -> dict[str, bytes]:
 def test_each_grade_cell_scores_as_the_variant_predicts(graded_class, max_points, name):
     scores, outcomes = graded_class.scores, graded_class.outcomes
     assert not outcomes[name].error, f"nbgrader could not grade {name}:\n{outcomes[name].error}"
-    fails = VARIANTS[name].fails
-    expected = {cell: 0.0 if cell in fails else points for cell, points in max_points.items()}
+    expected = expected_points(max_points, {name: name})[name]
     got = {cell: scores.get(name, {}).get(cell, 0.0) for cell in max_points}  # none: not graded
     wrong = {
         cell: (got.get(cell), expected[cell])

@@ -10,16 +10,14 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import ASSIGNMENT, make_course
+from conftest import ASSIGNMENT, GRADEKIT, expected_points, make_course
 
 from gradekit import autograde, course, demo
-from gradekit.variants import VARIANTS
 
 # Two shards of three: ada, chen, gomez hash to shard 1; bao, dupont, erik to shard 2.
 CLASS = {
@@ -112,7 +110,7 @@ def test_two_shards_at_once_grade_a_class_into_postgres(tmp_path, postgres_url):
     course.nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")  # into PostgreSQL
     demo.write_class_submissions(folder, CLASS)
 
-    gradekit = [str(Path(sys.executable).with_name("gradekit")), "autograde", ASSIGNMENT]
+    gradekit = [GRADEKIT, "autograde", ASSIGNMENT]
     shards = [  # shard 1 reads the url from nbgrader_config.py, shard 2 is given it
         [*gradekit, "--shard", "1/2", "--jobs", "1"],
         [*gradekit, "--shard", "2/2", "--jobs", "1", "--db-url", postgres_url],
@@ -142,13 +140,7 @@ def test_two_shards_at_once_grade_a_class_into_postgres(tmp_path, postgres_url):
         "SELECT count(*) - count(DISTINCT (cell_id, notebook_id)) FROM grade",
     )
     assert duplicates == (0,)
-    expected = {
-        student: {
-            cell: 0.0 if cell in VARIANTS[name].fails else points
-            for cell, points in max_points.items()
-        }
-        for student, name in CLASS.items()
-    }
+    expected = expected_points(max_points, CLASS)
     assert course.cell_scores(folder, ASSIGNMENT) == expected  # the configured gradebook
     assert course.cell_scores(folder, ASSIGNMENT, course.db_url(folder)) == {}  # not sqlite
 

@@ -9,15 +9,13 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, make_course
+from conftest import ASSIGNMENT, GRADEKIT, expected_points, make_course
 
 from gradekit import autograde, course, demo
-from gradekit.variants import VARIANTS
 
 CLASS = {
     "st1": "model",
@@ -29,7 +27,6 @@ CLASS = {
     "st7": "mse-sum",
     "st8": "loops-part1",
 }
-GRADEKIT = str(Path(sys.executable).with_name("gradekit"))
 
 
 def autograde_command(folder: Path, *options: str) -> list[str]:
@@ -77,14 +74,7 @@ def skipped_in(output: str) -> set[str]:
 
 def expected_scores(folder: Path, students: dict[str, str]) -> dict:
     """The points of every grade cell each student's variant must score."""
-    max_points = course.max_scores(folder, ASSIGNMENT)
-    return {
-        student: {
-            cell: 0.0 if cell in VARIANTS[name].fails else points
-            for cell, points in max_points.items()
-        }
-        for student, name in students.items()
-    }
+    return expected_points(course.max_scores(folder, ASSIGNMENT), students)
 
 
 def gradebook_rows(folder: Path) -> tuple[str, list[tuple], list[tuple]]:
