@@ -110,6 +110,9 @@ SUSPICIOUS = {
     r"/proc/|\bos\.fork\b|\bsubprocess\b|\bctypes\b|\bos\._exit\b": "handles processes",
     r"\bsocket\b|\burllib\b|\brequests\b|\bhttp\.client\b": "uses the network",
     r"\bNBGRADER_|\bos\.environ\b": "reads or changes the environment",
+    r"\bIn\s*\[|\b_ih\b|\binspect\b|_getframe|\bf_back\b|\blinecache\b|\.ipynb\b": (
+        "reads the code being run (input history, call stack, notebook files)"
+    ),
     r"\bsource/|\bsubmitted/|\bautograded/|gradebook\.db|nbgrader_config": "names course files",
 }
 

@@ -4,7 +4,8 @@
 `nbgrader_config.py`), so plain `nbgrader autograde` uses it too. Each kernel gets:
 
 - a private folder holding a copy of the notebook's folder, where the kernel runs: what a
-  notebook writes never reaches the graded files, the course files or the next notebook;
+  notebook writes never reaches the graded files, the course files or the next notebook
+  (notebooks are left out of the copy: the one being graded holds the hidden checks);
 - limits, set by `gradekit.launcher` before it becomes the kernel: memory, file size,
   CPU time and (in the sandbox) processes;
 - a sandbox (bubblewrap): only the system, Python and the kit are visible, read-only; the
@@ -76,7 +77,8 @@ class GradingKernelManager(AsyncKernelManager):
         remove_abandoned_folders()
         self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         work = self.folder / "work"
-        shutil.copytree(kw.get("cwd") or os.getcwd(), work, symlinks=True)
+        # Not the notebooks: the one being graded holds the hidden checks.
+        shutil.copytree(kw.get("cwd") or os.getcwd(), work, symlinks=True, ignore=NOT_NOTEBOOKS)
         kw["cwd"] = str(work)
         self.connection_file = str(self.folder / "kernel.json")
         if self.sandboxed:
@@ -125,6 +127,7 @@ class GradingKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources  # nbclient calls it for a dead kernel
 
 
+NOT_NOTEBOOKS = shutil.ignore_patterns("*.ipynb")
 FOLDER_PREFIX = "gradekit-kernel-"  # private folders: gradekit-kernel-<grader pid>-<random>
 
 

@@ -1048,6 +1048,40 @@ INTRUDERS = [
         },
     ),
     Variant(
+        "leaks-history",
+        "correct, and s prints the cell that calls it from IPython's input history (hidden"
+        " checks included; feedback must not show them)",
+        {
+            "s": "_seen = set()\n\n\ndef s(x):\n    if len(In) not in _seen:\n"
+            "        _seen.add(len(In))\n        print(In[-1])\n"
+            "    return 1 / (1 + np.exp(-x))"
+        },
+    ),
+    Variant(
+        "leaks-caller-source",
+        "correct, and s prints the source of the notebook cells on its call stack (hidden"
+        " checks included; feedback must not show them)",
+        {
+            "s": "import linecache\nimport sys\n\n_printed = set()\n\n\ndef s(x):\n"
+            "    frame = sys._getframe(1)\n    while frame is not None:\n"
+            "        name = frame.f_code.co_filename\n"
+            '        if "ipykernel_" in name and name not in _printed:\n'
+            "            _printed.add(name)\n"
+            '            print("".join(linecache.getlines(name)))\n'
+            "        frame = frame.f_back\n    return 1 / (1 + np.exp(-x))"
+        },
+    ),
+    Variant(
+        "leaks-notebook-file",
+        "correct, and prints the notebooks in its working folder (the graded one holds the"
+        " hidden checks: the kernel's copy of the folder has none)",
+        {
+            "s": "def s(x):\n    return 1 / (1 + np.exp(-x))\n\n\nimport glob\n\n"
+            'print("notebooks here:", sorted(glob.glob("*.ipynb")))\n'
+            'for path in glob.glob("*.ipynb"):\n    print(open(path).read())'
+        },
+    ),
+    Variant(
         "tamper-excepthook",
         "a wrong s, and sys.excepthook replaced to hide failures",
         {"s": _SIGMOID_NO_ONE["s"] + "\n\n\nimport sys\n\nsys.excepthook = lambda *args: None"},

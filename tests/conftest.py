@@ -1,5 +1,7 @@
 """Shared fixtures: course folders made from this repository, real nbgrader runs on them."""
 
+import html
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -28,6 +30,11 @@ def expected_points(max_points: dict[str, float], students: dict[str, str]) -> d
         }
         for student, name in students.items()
     }
+
+
+def html_text(page: str) -> str:
+    """The text of an HTML page, tags and entities removed (as a student reads it)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
 def make_course(folder: Path) -> Path:

@@ -1,18 +1,11 @@
 """The README's main job: the whole instructor pipeline on the bundled demo class."""
 
 import csv
-import html as htmllib
-import re
 import shutil
 
-from conftest import ASSIGNMENT, REPO, expected_points, secret_lines
+from conftest import ASSIGNMENT, REPO, expected_points, html_text, secret_lines
 
 from gradekit import demo
-
-
-def html_text(html: str) -> str:
-    """The text of an HTML page, tags and entities removed (as a student reads it)."""
-    return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
 
 
 def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(tmp_path, max_points):

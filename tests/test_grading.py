@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENT, SOURCE, expected_points, make_course
+from conftest import ASSIGNMENT, SOURCE, expected_points, html_text, make_course, secret_lines
 
 from gradekit import autograde, course, demo, kernel
 from gradekit.variants import (
@@ -183,6 +183,38 @@ def test_intruders_are_flagged_for_review_and_honest_code_is_not(graded_class):
     assert {"tamper-allclose", "tamper-builtins", "kernel-exit", "env-tricks"} <= flagged
     assert not flagged & {v.name for v in CORRECT}
     assert all(f"/{name}/" in cell for name in flagged for cell in outcomes[name].review)
+
+
+def quoted(lines: set[str], text: str) -> list[str]:
+    return [line for line in lines if line in text]
+
+
+def test_feedback_never_quotes_the_hidden_checks_student_code_printed(graded_class):
+    """leaks-history and leaks-caller-source print the hidden checks as they run: the
+    instructor's autograded notebooks show it, the students' feedback must not."""
+    folder, hidden = graded_class.folder, secret_lines(regions=("HIDDEN TESTS",))
+    course.nbgrader(folder, "generate_feedback", ASSIGNMENT, "--student=leaks-*", "--force")
+    for student in ("leaks-history", "leaks-caller-source"):
+        graded = folder / "autograded" / student / ASSIGNMENT / "part1_logistic_regression.ipynb"
+        assert len(quoted(hidden, graded.read_text())) >= 5, "the attack read no hidden check"
+        for page in (folder / "feedback" / student / ASSIGNMENT).glob("*.html"):
+            text = html_text(page.read_text())
+            assert quoted(hidden, text) == [], f"{page} quotes the hidden checks"
+            if page.name.startswith("part1"):
+                assert "it quotes the hidden checks" in text
+
+
+def test_kernels_see_no_notebook_in_their_folder(graded_class):
+    """The notebook being graded holds the hidden checks: its kernel's folder has none."""
+    graded = (
+        graded_class.folder / "autograded" / "leaks-notebook-file" / ASSIGNMENT
+    ) / "part1_logistic_regression.ipynb"
+    outputs = [
+        output.get("text", "")
+        for cell in nbformat.read(graded, as_version=4).cells
+        for output in cell.get("outputs", [])
+    ]
+    assert "notebooks here: []\n" in outputs
 
 
 def test_no_kernel_reached_the_loopback_service(graded_class):
