@@ -3,15 +3,19 @@
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
-    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
 from gradekit.execute import ResilientExecute
 from gradekit.feedback import HideHiddenTests
+from gradekit.metadata import CheckCellMetadata
 
 c = get_config()  # noqa: F821
 
@@ -25,11 +29,20 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"RuntimeWarning"
 
-# Autograde as nbgrader does, but a kernel killed by a student's code (os._exit, a segfault)
-# costs only the cell that killed it, and kernels run in the kit's sandbox, in a private copy
-# of the student's folder, under resource limits (see README, "The sandbox"):
+# Autograde as nbgrader does, with two changes. The metadata check (in both passes) compiles
+# nbgrader's JSON schema once instead of checking the schema again for every cell. And a
+# kernel killed by a student's code (os._exit, a segfault) costs only the cell that killed
+# it, and kernels run in the kit's sandbox, in a private copy of the student's folder, under
+# resource limits (see README, "The sandbox"):
 # c.GradingKernelManager.sandbox = False  # a trusted run, without the sandbox
 # c.GradingKernelManager.memory = 4 * 2**30  # also .file_size, .cpu_seconds, .processes
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
     ResilientExecute,
     IgnorePattern,
@@ -39,6 +52,9 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+
+# Validate each notebook once, after all preprocessors, rather than after every one of them.
+c.Exporter.optimistic_validation = True
 
 # No cell of this assignment needs more than a second or two: a cell that loops forever is
 # interrupted after 15 s (the rest of the notebook is still graded).

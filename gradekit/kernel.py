@@ -25,10 +25,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer
+from traitlets import Bool, DottedObjectName, Integer
 
 import gradekit
 
@@ -44,9 +47,41 @@ SANDBOX_WARNING = (
 )
 
 
+class GradingKernelClient(AsyncKernelClient):
+    """jupyter_client's kernel client, ready without idle waits."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Wait until the kernel answers kernel_info and its IOPub channel delivers, as
+        jupyter_client does; then drop the startup messages already there rather than wait
+        0.2 s for more (nbclient ignores messages that answer no cell of its own)."""
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply and reply["msg_type"] == "kernel_info_reply":
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.2)  # IOPub is connected
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while await self.iopub_channel.msg_ready():
+            await self.iopub_channel.get_msg()
+
+
 class GradingKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run in a private working copy, under resource limits
     and, where the platform allows it, in a sandbox (0 means no limit)."""
+
+    client_class = DottedObjectName("gradekit.kernel.GradingKernelClient")
 
     sandbox = Bool(
         True, help="Run kernels in a bubblewrap sandbox (Linux); False for a trusted run."
@@ -125,6 +160,10 @@ class GradingKernelManager(AsyncKernelManager):
             self.folder = None
 
     cleanup_resources = _async_cleanup_resources  # nbclient calls it for a dead kernel
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        # A killed kernel is gone within milliseconds: look every 5 ms, not every 100 ms.
+        await super()._async_wait(pollinterval=0.005)
 
 
 NOT_NOTEBOOKS = shutil.ignore_patterns("*.ipynb")
