@@ -6,7 +6,9 @@ For each class size, one synthetic class (the correct, buggy and hostile variant
 gradekit.variants, cycled; not the intruders) is
 graded three ways, each in its own copy of the course: (a) `nbgrader autograde`, serial;
 (b) `gradekit autograde` on --jobs workers; (c) every notebook executed with nbclient, one
-after the other, as the floor. Prints a table of wall times, ratios and peak memory.
+after the other, as the floor. Prints a table of wall times, ratios, how many cores each
+way kept busy on average (from /proc/stat: run it on an otherwise idle machine) and peak
+memory.
 """
 
 import argparse
@@ -67,6 +69,14 @@ def bare_execution(folder: Path) -> None:
         shutil.rmtree(work.parent)
 
 
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy since boot (Linux), in seconds."""
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and waiting for I/O
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_memory_mb() -> float:
     """Largest resident size reached by a finished child process so far, in MiB."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -82,11 +92,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for size in args.sizes:
             base = make_class(Path(scratch) / f"class{size}", size)
-            timings = {}
+            timings, cores = {}, {}
             for mode in ("plain", "kit", "bare"):
                 folder = Path(scratch) / f"class{size}-{mode}"
                 shutil.copytree(base, folder)
-                start = time.monotonic()
+                start, busy = time.monotonic(), busy_cpu_seconds()
                 if mode == "plain":
                     course.nbgrader(folder, "autograde", demo.ASSIGNMENT, "--force", check=False)
                 elif mode == "kit":
@@ -94,18 +104,20 @@ def main() -> None:
                 else:
                     bare_execution(folder)
                 timings[mode] = time.monotonic() - start
+                cores[mode] = (busy_cpu_seconds() - busy) / timings[mode]
                 print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
-            rows.append((size, timings))
+            rows.append((size, timings, cores))
     print(f"| class | plain nbgrader | kit, {args.jobs} jobs | bare serial | plain / kit | "
-          f"kit / (bare / jobs) |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- |")
-    for size, t in rows:
+          f"kit / (bare / jobs) | cores busy: plain, kit, bare |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for size, t, busy in rows:
         per = {mode: t[mode] / size for mode in t}
         print(
             f"| {size} | {t['plain']:.0f} s ({per['plain']:.2f} s each) "
             f"| {t['kit']:.0f} s ({per['kit']:.2f} s each) | {t['bare']:.0f} s "
             f"({per['bare']:.2f} s each) | {t['plain'] / t['kit']:.2f}x "
-            f"| {t['kit'] / (t['bare'] / args.jobs):.2f} |"
+            f"| {t['kit'] / (t['bare'] / args.jobs):.2f} "
+            f"| {busy['plain']:.2f}, {busy['kit']:.2f}, {busy['bare']:.2f} |"
         )
     print(f"\nPeak resident memory of one process (kernel or worker): {peak_memory_mb():.0f} MiB")
 

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import nbformat
 import pytest
+import zmq
 from conftest import ASSIGNMENT, SOURCE, expected_points, html_text, make_course, secret_lines
 
 from gradekit import autograde, course, demo, kernel
@@ -159,6 +160,15 @@ def test_only_the_broken_submissions_have_problems(graded_class):
 
 def test_grading_is_sandboxed_here():
     assert kernel.sandbox_problem() is None, kernel.sandbox_problem()
+
+
+def test_grading_kernels_are_reached_through_the_kits_client():
+    """jupyter_client picks the client through client_factory; the kit's retries a refused
+    connection every 5 ms instead of every 100 ms (a new kernel binds after the client
+    connects)."""
+    client = kernel.GradingKernelManager(kernel_name="python3").client()
+    assert isinstance(client, kernel.GradingKernelClient)
+    assert client.context.getsockopt(zmq.RECONNECT_IVL) == 5
 
 
 def test_no_student_changed_the_course_files(graded_class):
