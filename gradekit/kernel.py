@@ -17,6 +17,9 @@
 Where the sandbox cannot be had (no bubblewrap, no namespaces), kernels run with the
 working copy and limits only, and `sandbox_problem()` says why; nbgrader's log and the
 kit's autograde say so once, loudly.
+
+Grading starts and stops a kernel for every notebook, so the manager and its client
+(`GradingKernelClient`) skip jupyter_client's idle waits there: 0.3 s per notebook.
 """
 
 import functools
