@@ -32,6 +32,11 @@ def expected_points(max_points: dict[str, float], students: dict[str, str]) -> d
     }
 
 
+def quoted(lines: set[str], text: str) -> list[str]:
+    """The lines that appear in the text."""
+    return [line for line in lines if line in text]
+
+
 def html_text(page: str) -> str:
     """The text of an HTML page, tags and entities removed (as a student reads it)."""
     return html.unescape(re.sub(r"<[^>]+>", "", page))

@@ -3,7 +3,7 @@
 import csv
 import shutil
 
-from conftest import ASSIGNMENT, REPO, expected_points, html_text, secret_lines
+from conftest import ASSIGNMENT, REPO, expected_points, html_text, quoted, secret_lines
 
 from gradekit import demo
 
@@ -29,7 +29,7 @@ def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(tmp_path, max
     for student in demo.DEMO_CLASS:
         for page in ("part1_logistic_regression.html", "part2_shallow_neural_network.html"):
             text = html_text((folder / "feedback" / student / ASSIGNMENT / page).read_text())
-            leaked = [line for line in hidden_code if line in text]
+            leaked = quoted(hidden_code, text)
             assert leaked == [], f"feedback of {student}, {page} shows hidden checks: {leaked[:3]}"
     ivan = folder / "feedback" / "ivan" / ASSIGNMENT / "part1_logistic_regression.html"
     assert "Checks refused to run: np.allclose was replaced" in html_text(ivan.read_text())

@@ -15,7 +15,15 @@ from typing import NamedTuple
 import nbformat
 import pytest
 import zmq
-from conftest import ASSIGNMENT, SOURCE, expected_points, html_text, make_course, secret_lines
+from conftest import (
+    ASSIGNMENT,
+    SOURCE,
+    expected_points,
+    html_text,
+    make_course,
+    quoted,
+    secret_lines,
+)
 
 from gradekit import autograde, course, demo, kernel
 from gradekit.variants import (
@@ -193,10 +201,6 @@ def test_intruders_are_flagged_for_review_and_honest_code_is_not(graded_class):
     assert {"tamper-allclose", "tamper-builtins", "kernel-exit", "env-tricks"} <= flagged
     assert not flagged & {v.name for v in CORRECT}
     assert all(f"/{name}/" in cell for name in flagged for cell in outcomes[name].review)
-
-
-def quoted(lines: set[str], text: str) -> list[str]:
-    return [line for line in lines if line in text]
 
 
 def test_feedback_never_quotes_the_hidden_checks_student_code_printed(graded_class):
