@@ -21,6 +21,10 @@ c = get_config()  # noqa: F821
 
 c.CourseDirectory.course_id = "dl-w1s3"
 
+# The hidden checks' reference math (source/<assignment>/reference.py) is never released,
+# nor taken from a student's submission.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "reference.py"]
+
 # The stub students see in place of each solution block.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
@@ -29,11 +33,13 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"RuntimeWarning"
 
-# Autograde as nbgrader does, with two changes. The metadata check (in both passes) compiles
-# nbgrader's JSON schema once instead of checking the schema again for every cell. And a
-# kernel killed by a student's code (os._exit, a segfault) costs only the cell that killed
-# it, and kernels run in the kit's sandbox, in a private copy of the student's folder, under
-# resource limits (see README, "The sandbox"):
+# Autograde as nbgrader does, with three changes. Grade cells are judged in the grading
+# process, never in the student's kernel (README, "How grading stays fair"); their hidden
+# checks draw inputs from the course secret (gradekit/secret.py says where it lives). The
+# metadata check (in both passes) compiles nbgrader's JSON schema once instead of checking
+# the schema again for every cell. And a kernel killed by a student's code (os._exit, a
+# segfault) costs only the cell that killed it, and kernels run in the kit's sandbox, in a
+# private copy of the student's folder, under resource limits (see README, "The sandbox"):
 # c.GradingKernelManager.sandbox = False  # a trusted run, without the sandbox
 # c.GradingKernelManager.memory = 4 * 2**30  # also .file_size, .cpu_seconds, .processes
 c.Autograde.sanitize_preprocessors = [

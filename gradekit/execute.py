@@ -1,9 +1,15 @@
-"""Autograde execution that survives a student's code killing the kernel.
+"""Autograde execution: student cells in the sandboxed kernel, grade cells judged outside it.
 
-nbgrader's `Execute` gives up on the whole notebook when the kernel dies (a call to
-`os._exit`, a segfault, a memory kill), so the student loses every point. `ResilientExecute`
-records the death as an error in the cell that caused it, starts a new kernel, runs the
-cells before it again (outputs kept from the first run), and goes on with the next cell.
+`ResilientExecute` replaces nbgrader's `Execute` in the autograde pipeline (so plain
+`nbgrader autograde`, the formgrader and `gradekit autograde` all use it). It runs the
+student's cells in the kit's grading kernel, and hands every autograder test cell to
+`gradekit.judge`, which decides its outcome in the grading process: nothing the kernel prints,
+raises or patches can turn a failure into a pass.
+
+nbgrader's `Execute` also gives up on the whole notebook when the kernel dies (a call to
+`os._exit`, a segfault, a memory kill), so the student loses every point. Here the death is
+recorded as an error in the cell that caused it; a new kernel runs the student's cells before
+it again (outputs kept from the first run), and grading goes on with the next cell.
 """
 
 import asyncio
@@ -14,6 +20,8 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from .bridge import Bridge, KernelGone
+from .judge import Judge, is_judged
 from .kernel import GradingKernelManager
 
 
@@ -28,24 +36,35 @@ class ResilientExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
+        Judge(self, nb, self.resources).run(lambda judge: self.run_cells(nb, judge))
+        return nb, self.resources
+
+    def run_cells(self, nb, judge: Judge) -> None:
+        """Run the student's cells in the kernel and judge the grade cells, surviving deaths."""
         killers: set[int] = set()  # cells that killed a kernel: never run again
         start = 0
         while start < len(nb.cells):
             with self.setup_kernel():
+                bridge = Bridge(self.km, self.timeout or 60, self.log)
                 try:
                     for index in range(start):
-                        if index not in killers:
+                        if index not in killers and not is_judged(nb.cells[index]):
                             self.execute_cell(copy.deepcopy(nb.cells[index]), index)
                     for index in range(start, len(nb.cells)):
-                        self.preprocess_cell(nb.cells[index], resources, index)
+                        if is_judged(nb.cells[index]):
+                            judge.judge(nb.cells[index], bridge)
+                        else:
+                            self.preprocess_cell(nb.cells[index], self.resources, index)
                     start = len(nb.cells)
-                except DeadKernelError:
+                except (DeadKernelError, KernelGone):
                     killers.add(index)
                     if index >= start:
-                        record_death(nb.cells[index])
+                        if not is_judged(nb.cells[index]):
+                            record_death(nb.cells[index])
                         start = index + 1
                     self.log.warning("Kernel died in cell %d; restarting it", index)
-        return nb, self.resources
+                finally:
+                    bridge.stop()
 
     async def _async_poll_kernel_alive(self) -> None:
         # nbclient looks once a second whether the kernel still lives; a kernel killed by a

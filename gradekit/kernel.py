@@ -8,8 +8,8 @@
   (notebooks are left out of the copy: the one being graded holds the hidden checks);
 - limits, set by `gradekit.launcher` before it becomes the kernel: memory, file size,
   CPU time and (in the sandbox) processes;
-- a sandbox (bubblewrap): only the system, Python and the kit are visible, read-only; the
-  course folder, home folders, /tmp and other kernels are not; the working copy and /tmp
+- a sandbox (bubblewrap): only the system and Python are visible, read-only; the kit,
+  the course folder, home folders, /tmp and other kernels are not; the working copy and /tmp
   are small in-memory folders; no network; its own process and IPC namespaces; when
   grading as root, an unprivileged uid of its own. The kernel talks to nbgrader through
   unix sockets in the private folder.
@@ -39,6 +39,7 @@ from traitlets import Bool, Integer, Type, default
 
 import gradekit
 
+from . import launcher
 from .launcher import LIMITS
 
 # Variables a sandboxed kernel keeps from the grader's environment (no tokens, no passwords).
@@ -134,6 +135,7 @@ class GradingKernelManager(AsyncKernelManager):
             self.ip = str(self.folder / "socket")
             self.kernel_spec.interrupt_mode = "message"  # a signal would stop bubblewrap
             (self.folder / "handed-in").mkdir()
+            shutil.copy(launcher.__file__, self.folder / "launcher.py")
             copy_matplotlib_cache(self.folder / "matplotlib")
         command, kw = await super()._async_pre_start_kernel(**kw)
         # Grading shows no plots: a non-interactive backend saves time on every notebook.
@@ -151,9 +153,10 @@ class GradingKernelManager(AsyncKernelManager):
             for name in LIMITS
             if name != "processes" or self.sandboxed
         ]
-        launcher = [sys.executable, "-m", "gradekit.launcher", *limits]
         if not self.sandboxed:
-            return [*launcher, "--", *command]
+            return [sys.executable, "-m", "gradekit.launcher", *limits, "--", *command]
+        # The kit is not visible in the sandbox: the launcher runs from a copy of its own.
+        launcher = [sys.executable, str(self.folder / "launcher.py"), *limits]
         work = self.folder / "work"
         launcher += [f"--copy-from={self.folder / 'handed-in'}", "--", *command]
         return [
@@ -203,7 +206,7 @@ def is_running(pid: int) -> bool:
 
 
 def bubblewrap_command(folder: Path, scratch_size: int) -> list[str]:
-    """bwrap and its options for a kernel: the system, Python and the kit read-only, the
+    """bwrap and its options for a kernel: the system and Python read-only, the
     private folder writable, a small /tmp, and new namespaces (no network)."""
     # The grader's pid (JPY_PARENT_PID) is not in the kernel's pid namespace: 1 tells ipykernel
     # not to watch its parent; --die-with-parent ends the kernel with the grader instead.
@@ -233,15 +236,17 @@ def bubblewrap_command(folder: Path, scratch_size: int) -> list[str]:
             command += ["--perms", "0755", "--dir", parent]
     for path in visible:
         command += ["--ro-bind", path, path]
+    kit = os.path.realpath(Path(gradekit.__file__).parent)
+    if any(kit.startswith(path + os.sep) for path in visible):  # installed beside Python
+        command += ["--tmpfs", kit]
     command += ["--bind", str(folder), str(folder)]
     return command
 
 
 def visible_paths() -> list[str]:
-    """What a kernel needs to see: the system's /usr and /etc, Python and the kit."""
+    """What a kernel needs to see: the system's /usr and /etc, and Python (not the kit)."""
     paths = {"/usr", "/etc", sys.prefix, sys.base_prefix}
     paths.add(str(Path(sys.executable).resolve().parents[1]))
-    paths.add(str(Path(gradekit.__file__).resolve().parent))
     paths = sorted(os.path.realpath(p) for p in paths if os.path.isdir(p))
     return [p for p in paths if not any(p.startswith(q + os.sep) for q in paths)]
 

@@ -1,9 +1,11 @@
 """Shared fixtures: course folders made from this repository, real nbgrader runs on them."""
 
 import html
+import os
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -18,6 +20,9 @@ ASSIGNMENT = demo.ASSIGNMENT
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
 GRADEKIT = str(Path(sys.executable).with_name("gradekit"))  # the kit's command, this venv's
+# The course secret of every course the tests grade (nbgrader runs inherit it): one per
+# test process, never the user's own.
+os.environ["GRADEKIT_SECRET_FILE"] = str(Path(tempfile.mkdtemp(prefix="gradekit-tests-")) / "secret")
 
 
 def expected_points(max_points: dict[str, float], students: dict[str, str]) -> dict:

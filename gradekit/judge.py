@@ -1,0 +1,331 @@
+"""Grade cells judged outside the student's kernel, under pytest.
+
+At grading time `ResilientExecute` runs the student's cells in the sandboxed kernel and hands
+every autograder test cell to a `Judge`, which runs the cell's code here, in the grading
+process, and never in the kernel:
+
+- the cell's top-level code (a visible check) runs as one test; the names it uses that the
+  notebook defines (`s`, `ShallowNeuralNet`, `inputs`) are the student's objects, looked up in
+  the kernel as the cell is reached: data arrives by value, functions and objects as
+  `bridge.Remote` proxies whose every call crosses to the kernel;
+- each `test_*` function the cell defines (the hidden checks) runs as a pytest test, with
+  pytest's assertion rewriting; its arguments are fixtures: `rng` (a generator seeded from the
+  course secret, the student, the notebook and the test), `kernel` (the student's kernel:
+  `kernel.seed(n)`, `kernel.printed(f, ...)`), and any other name the notebook defines;
+- `import checks`, `import reference` and any other module beside the source notebooks
+  import the course's own copy from `source/<assignment>/`, never the student's.
+
+The cell passes when all its tests pass; otherwise it gets an error output with their
+messages, which nbgrader scores as zero. One pytest session serves a whole notebook.
+"""
+
+import ast
+import builtins
+import importlib.util
+import os
+import tempfile
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _pytest.assertion.rewrite import rewrite_asserts
+from nbformat import NotebookNode
+
+from .bridge import KernelGone, Remote, StudentError
+from .secret import course_secret, seed_for
+
+KIT_FIXTURES = ("rng", "kernel", "request")
+PYTEST_ARGS = [
+    *["-c", os.devnull, "--noconftest", "-s"],
+    *["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-p", "no:faulthandler"],
+    *["-p", "no:warnings", "-p", "no:stepwise", "-p", "no:junitxml", "-p", "no:pastebin"],
+]
+
+
+def is_judged(cell: NotebookNode) -> bool:
+    """Whether the judge (not the kernel) runs this cell: an autograder test cell."""
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def isolated(**functions):
+    """Mark a hidden test: if it fails with the student's own helpers, it runs again with
+    these trusted functions lent in their place (`s=...`, `**{"Net.forward": ...}`), so a
+    bug in a helper costs only the helper's points."""
+
+    def mark(test):
+        test.lends = functions
+        return test
+
+    return mark
+
+
+class Judge:
+    """Runs the grade cells of one notebook in one pytest session."""
+
+    def __init__(self, executor, nb: NotebookNode, resources: dict):
+        from nbgrader.coursedir import CourseDirectory
+
+        info = resources.get("nbgrader", {})
+        coursedir = CourseDirectory(config=executor.config)
+        assignment = info.get("assignment", "")
+        self.source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+        self.parts = (str(info.get("student", "")), str(info.get("notebook", "")))
+        self.secret = course_secret(coursedir.course_id)
+        self.fixtures = student_fixtures(self, nb)
+        self.bridge = None
+        self.session = None
+        self.failures: dict[str, str] = {}
+        self.gone: KernelGone | None = None
+        self.error: BaseException | None = None
+
+    # -- the session ------------------------------------------------------------------
+
+    def run(self, cells) -> None:
+        """Run cells(judge) inside one pytest session; errors are raised again here."""
+        self.cells, self.ran = cells, False
+        saved = {name: os.environ.pop(name, None) for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        try:
+            with tempfile.TemporaryDirectory(prefix="gradekit-judge-") as empty:
+                pytest.main(
+                    [*PYTEST_ARGS, "--rootdir", empty, empty], plugins=[self, self.fixtures]
+                )
+        finally:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+            os.environ.update({name: value for name, value in saved.items() if value is not None})
+        if self.error is not None:
+            raise self.error
+        if not self.ran:  # never grade a notebook whose checks did not run
+            raise RuntimeError(f"the grade cells could not be judged: pytest stopped ({status!r})")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session):
+        session.items = []  # nothing is collected from disk: the cells are the tests
+        return True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        self.session, self.ran = session, True
+        try:
+            self.cells(self)
+        except BaseException as error:  # noqa: B036 - handed back to the executor as it is
+            self.error = error
+        return True
+
+    # -- one grade cell ---------------------------------------------------------------
+
+    def judge(self, cell: NotebookNode, bridge) -> None:
+        """Run the cell's checks against the student's kernel and record the outcome."""
+        self.bridge, self.failures, self.gone = bridge, {}, None
+        grade_id = cell.metadata["nbgrader"].get("grade_id", "cell")
+        cell.outputs, cell.execution_count = [], None
+        parent = CellNode.from_parent(self.session, name=grade_id)
+        namespace = {
+            "__name__": f"grade_cell_{grade_id}",
+            "__builtins__": self.builtins(),
+            "np": np,
+        }
+        try:
+            code = compile_check(cell.source, grade_id, self.session.config)
+        except SyntaxError as error:
+            self.failures["syntax"] = f"this check cell cannot run: {error}"
+        else:
+            top = pytest.Function.from_parent(
+                parent, name="cell", callobj=lambda: self.run_cell(code, cell.source, namespace)
+            )
+            self.run_item(top)
+            if not self.gone:
+                for name, test in list(namespace.items()):
+                    if name.startswith("test_") and callable(test) and not self.gone:
+                        self.run_item(pytest.Function.from_parent(parent, name=name, callobj=test))
+        try:
+            bridge.close()
+        except KernelGone as error:
+            self.gone = self.gone or error
+        if self.failures:
+            message = "\n\n".join(self.failures.values())
+            cell.outputs.append(
+                NotebookNode(
+                    output_type="error",
+                    ename="CheckFailed",
+                    evalue=message,
+                    traceback=[line for line in message.splitlines()],
+                )
+            )
+        if self.gone:
+            raise self.gone
+
+    def run_cell(self, code, source: str, namespace: dict) -> None:
+        names = free_names(source) - set(namespace) - set(vars(builtins))
+        namespace.update(self.bridge.lookup(names) if names else {})
+        exec(code, namespace)
+
+    def run_item(self, item) -> None:
+        item.ihook.pytest_runtest_protocol(item=item, nextitem=None)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        if call.excinfo is not None and report.failed and item.name not in self.failures:
+            error = call.excinfo.value
+            if isinstance(error, KernelGone):
+                self.gone = error
+            self.failures[item.name] = failure_message(error)
+        return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem):
+        test = pyfuncitem.obj
+        kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+        lends = getattr(test, "lends", None)
+        if not lends:
+            test(**kwargs)
+            return True
+        try:
+            test(**kwargs)
+        except KernelGone:
+            raise
+        except Exception:
+            if "rng" in kwargs:
+                kwargs["rng"] = self.rng(pyfuncitem.name)
+            with self.bridge.lending(lends):
+                test(**kwargs)
+        return True
+
+    # -- what the checks get ------------------------------------------------------------
+
+    def rng(self, test: str) -> np.random.Generator:
+        """The grading-time random generator of one test."""
+        return np.random.default_rng(seed_for(self.secret, *self.parts, test))
+
+    def student_object(self, name: str):
+        found = self.bridge.lookup([name])
+        if name not in found:
+            raise StudentError("NameError", f"your notebook defines no {name}")
+        return found[name]
+
+    def builtins(self) -> dict:
+        """Python's builtins, with `import` taking course modules from the source folder."""
+        table = dict(vars(builtins))
+        course = self.source
+
+        def importer(name, globals=None, locals=None, fromlist=(), level=0):
+            path = course / f"{name}.py"
+            if level == 0 and "." not in name and path.is_file():
+                return course_module(path)
+            return builtins.__import__(name, globals, locals, fromlist, level)
+
+        table["__import__"] = importer
+        return table
+
+
+class CellNode(pytest.Collector):
+    """A grade cell, the parent of its tests."""
+
+    def collect(self):
+        return []
+
+
+class Kernel:
+    """What a check may ask of the student's kernel besides calling the student's code."""
+
+    def __init__(self, bridge):
+        self._bridge = bridge
+
+    def seed(self, seed: int) -> None:
+        """np.random.seed(seed) where the student's code runs."""
+        self._bridge.seed(seed)
+
+    def printed(self, function: Remote, *args, **kwargs) -> tuple:
+        """Call the student's function: (its result, what it printed)."""
+        return self._bridge.printed(function, *args, **kwargs)
+
+
+def student_fixtures(judge: Judge, nb: NotebookNode):
+    """A pytest plugin with the kit's fixtures and one fixture per name that a hidden test
+    asks for: the student's object of that name, looked up when the test starts."""
+    names = set()
+    for cell in nb.cells:
+        if is_judged(cell):
+            names |= test_arguments(cell.source)
+
+    def lookup(name):
+        def fixture():
+            return judge.student_object(name)
+
+        return pytest.fixture(name=name)(fixture)
+
+    attributes = {name: lookup(name) for name in sorted(names - set(KIT_FIXTURES))}
+    attributes["rng"] = pytest.fixture(name="rng")(lambda request: judge.rng(request.node.name))
+    attributes["kernel"] = pytest.fixture(name="kernel")(lambda: Kernel(judge.bridge))
+    plugin = types.ModuleType("gradekit_student_fixtures")
+    vars(plugin).update(attributes)
+    return plugin
+
+
+def test_arguments(source: str) -> set[str]:
+    """The argument names of the test functions a cell defines."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {
+        arg.arg
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+        for arg in node.args.args
+    }
+
+
+def free_names(source: str) -> set[str]:
+    """Names the cell reads and never binds: the notebook's names it uses."""
+    tree = ast.parse(source)
+    read, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return read - bound
+
+
+def compile_check(source: str, grade_id: str, config):
+    """The cell's code, its asserts rewritten by pytest to explain their failures."""
+    tree = ast.parse(source)
+    rewrite_asserts(tree, source.encode(), f"<grade cell {grade_id}>", config)
+    return compile(tree, f"<grade cell {grade_id}>", "exec")
+
+
+_MODULES: dict = {}
+
+
+def course_module(path: Path) -> types.ModuleType:
+    """A module of the course's source folder (checks.py, reference.py), loaded once."""
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key not in _MODULES:
+        spec = importlib.util.spec_from_file_location(f"_gradekit_course_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _MODULES[key] = module
+    return _MODULES[key]
+
+
+def failure_message(error: BaseException) -> str:
+    """What the student reads for a failed test: the check's message, never the values
+    pytest's introspection would add from inside the check."""
+    if isinstance(error, StudentError):
+        return error.explain()
+    if isinstance(error, KernelGone):
+        return f"Your code stopped the kernel during this check ({error}); grading went on."
+    if isinstance(error, AssertionError):
+        lines = [line for line in str(error).splitlines() if not line.lstrip().startswith("+")]
+        return "\n".join(lines).strip() or "a check failed"
+    if isinstance(error, NameError):
+        return f"{error}: this check needs it from your notebook"
+    return f"{type(error).__name__}: {error}"
