@@ -93,11 +93,11 @@ class Instance:
 
     def __init__(self, data: dict):
         vars(self).update(data)
-        object.__setattr__(self, "changes", {})
+        object.__setattr__(self, "_gradekit_changes", {})
 
     def __setattr__(self, name: str, value) -> None:
         object.__setattr__(self, name, value)
-        self.changes[name] = value
+        self._gradekit_changes[name] = value
 
 
 class Bridge:
@@ -237,9 +237,11 @@ class Bridge:
             data = agent.unpack(call["self"], strict=True)
             instance = Instance(data if type(data) is dict else {})
             answer = self.pack(self.lent[name](instance, *args, **kwargs))
-            return {"answer": answer, "set": agent.pack(instance.changes)}
-        except (StudentError, TypeError, ValueError, AttributeError) as error:
-            return {"refused": f"{name} could not run: {error}"}
+            return {"answer": answer, "set": agent.pack(instance._gradekit_changes)}
+        except KernelGone:
+            raise
+        except Exception as error:  # the student's data made the lent function fail
+            return {"refused": f"{name} could not run: {type(error).__name__}: {error}"}
 
     def _next(self, timeout: float | None = None) -> dict:
         """The kernel's next message to the grader (an input request), as a dict."""

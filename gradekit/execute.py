@@ -21,7 +21,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from .bridge import Bridge, KernelGone
-from .judge import Judge, is_judged
+from .judge import Judge, JudgeAgain, is_judged
 from .kernel import GradingKernelManager
 
 
@@ -56,6 +56,9 @@ class ResilientExecute(Execute):
                         else:
                             self.preprocess_cell(nb.cells[index], self.resources, index)
                     start = len(nb.cells)
+                except JudgeAgain:
+                    start = index
+                    self.log.warning("Kernel died in cell %d; judging it again, isolated", index)
                 except (DeadKernelError, KernelGone):
                     killers.add(index)
                     if index >= start:

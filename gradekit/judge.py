@@ -79,6 +79,9 @@ class Judge:
         self.failures: dict[str, str] = {}
         self.gone: KernelGone | None = None
         self.error: BaseException | None = None
+        self.grade_id = ""
+        self.deadly: set[tuple[str, str]] = set()  # isolated tests whose own run killed the kernel
+        self.again = False
 
     # -- the session ------------------------------------------------------------------
 
@@ -89,7 +92,7 @@ class Judge:
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         try:
             with tempfile.TemporaryDirectory(prefix="gradekit-judge-") as empty:
-                pytest.main(
+                status = pytest.main(
                     [*PYTEST_ARGS, "--rootdir", empty, empty], plugins=[self, self.fixtures]
                 )
         finally:
@@ -118,8 +121,8 @@ class Judge:
 
     def judge(self, cell: NotebookNode, bridge) -> None:
         """Run the cell's checks against the student's kernel and record the outcome."""
-        self.bridge, self.failures, self.gone = bridge, {}, None
-        grade_id = cell.metadata["nbgrader"].get("grade_id", "cell")
+        self.bridge, self.failures, self.gone, self.again = bridge, {}, None, False
+        grade_id = self.grade_id = cell.metadata["nbgrader"].get("grade_id", "cell")
         cell.outputs, cell.execution_count = [], None
         parent = CellNode.from_parent(self.session, name=grade_id)
         namespace = {
@@ -144,6 +147,8 @@ class Judge:
             bridge.close()
         except KernelGone as error:
             self.gone = self.gone or error
+        if self.gone and self.again:
+            raise JudgeAgain(self.gone)
         if self.failures:
             message = "\n\n".join(self.failures.values())
             cell.outputs.append(
@@ -177,21 +182,25 @@ class Judge:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem):
-        test = pyfuncitem.obj
+        test, key = pyfuncitem.obj, (self.grade_id, pyfuncitem.name)
         kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
         lends = getattr(test, "lends", None)
-        if not lends:
-            test(**kwargs)
-            return True
-        try:
-            test(**kwargs)
-        except KernelGone:
-            raise
-        except Exception:
-            if "rng" in kwargs:
-                kwargs["rng"] = self.rng(pyfuncitem.name)
-            with self.bridge.lending(lends):
+        if key not in self.deadly or not lends:
+            try:
                 test(**kwargs)
+                return True
+            except KernelGone:
+                if lends:  # judge the cell again in a new kernel, with the helpers lent
+                    self.deadly.add(key)
+                    self.again = True
+                raise
+            except Exception:
+                if not lends:
+                    raise
+        if "rng" in kwargs:
+            kwargs["rng"] = self.rng(pyfuncitem.name)
+        with self.bridge.lending(lends):
+            test(**kwargs)
         return True
 
     # -- what the checks get ------------------------------------------------------------
@@ -219,6 +228,11 @@ class Judge:
 
         table["__import__"] = importer
         return table
+
+
+class JudgeAgain(KernelGone):
+    """The student's own helper killed the kernel in an isolated test: judge the cell again
+    in a new kernel, with the trusted helpers lent from the start."""
 
 
 class CellNode(pytest.Collector):
@@ -324,8 +338,26 @@ def failure_message(error: BaseException) -> str:
     if isinstance(error, KernelGone):
         return f"Your code stopped the kernel during this check ({error}); grading went on."
     if isinstance(error, AssertionError):
-        lines = [line for line in str(error).splitlines() if not line.lstrip().startswith("+")]
-        return "\n".join(lines).strip() or "a check failed"
+        return assertion_message(str(error))
     if isinstance(error, NameError):
         return f"{error}: this check needs it from your notebook"
     return f"{type(error).__name__}: {error}"
+
+
+COMPARISONS = (" == ", " != ", " < ", " > ", " <= ", " >= ", " is ", " in ")
+
+
+def assertion_message(text: str) -> str:
+    """A failed assert's message, its check's words first: "what: how far off". pytest's
+    introspection after the `assert` line (values inside the check) is left out."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(("+", "At index", "Full diff", "Use -v")):
+            lines = lines[:index]
+            break
+    words = [line for line in lines if not line.startswith("assert ")]
+    asserted = [line.removeprefix("assert ") for line in lines if line.startswith("assert ")]
+    detail = asserted[0] if asserted else ""
+    if detail in ("False", "None", "") or any(op in detail for op in COMPARISONS):
+        return "\n".join(words).strip() or (f"assert {detail}" if detail else "a check failed")
+    return f"{' '.join(words).strip()}: {detail}" if words else detail

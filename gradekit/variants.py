@@ -686,13 +686,14 @@ BUGGY = [
     ),
     Variant(
         "tamper-allclose",
-        "a wrong s, then np.allclose and numpy.testing patched to always pass",
+        "s hard-coded to 0.5, then np.allclose and numpy.testing patched to always pass (the"
+        " checks compare outside the kernel: it scores as sigmoid-hard-coded, its twin)",
         {
             "s": "def s(x):\n    return 0.5\n\n\nimport numpy.testing\n"
             "np.allclose = lambda *args, **kwargs: True\n"
             "numpy.testing.assert_allclose = lambda *args, **kwargs: None"
         },
-        _fails(*PART1_CHECKS),
+        _fails("test_s_properties", "test_s_values", "test_predict_samples_lecture"),
     ),
     Variant(
         "tamper-builtins",
@@ -705,21 +706,30 @@ BUGGY = [
     ),
     Variant(
         "tamper-traceback",
-        "a blank forward, then IPython's traceback display switched off",
+        "a forward that returns 0, then IPython's traceback display switched off (no effect:"
+        " only forward's checks and the visible ones that run it fail)",
         {
             "ShallowNeuralNet.forward": "def forward(self, inputs):\n    return 0\n\n"
             "get_ipython().showtraceback = lambda *args, **kwargs: None"
         },
-        _fails(*PART2_CHECKS),
+        _fails(
+            "test_forward_example", "test_forward_values", "test_mse_loss_example", "test_train_example"
+        ),
     ),
     Variant(
         "tamper-custom-exc",
-        "a blank s, then every exception swallowed by a custom handler",
+        "an s that returns 0, then every exception swallowed by a custom handler (no effect:"
+        " only s's checks and the visible ones that run it fail)",
         {
             "s": "def s(x):\n    return 0\n\n\n"
             "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)"
         },
-        _fails(*PART1_CHECKS),
+        _fails(
+            *_S_CHECKS,
+            "test_logistic_regression_boundary",
+            "test_predict_samples_lecture",
+            "test_log_likelihood_coin_flip",
+        ),
     ),
 ]
 

@@ -1,185 +1,134 @@
 """Helpers for the check cells of the W1-S3 notebooks.
 
-The first cell of each notebook imports this module before any of your code runs, so
-the helpers keep their own references to numpy and to the Python builtins they use.
-A check that finds one of those replaced by notebook code refuses to run: checks
-cannot be switched off by patching `np.allclose`, `abs`, `print` or IPython.
-
-You do not need to read or change this file; the checks tell you what they expect.
+You do not need to read or change this file: the checks tell you what they expect. In your
+notebook the visible checks run right away, with these helpers, on your code. When your work
+is graded, every check (visible and hidden) runs outside your notebook, with the course's
+own copy of this file, and calls your functions from there.
 """
 
-import builtins
 import contextlib
-import io
 import warnings
 
 import numpy as np
-import numpy.testing
-
-_NUMPY_NAMES = (
-    "abs", "allclose", "array", "array_equal", "asarray", "dot", "errstate", "exp",
-    "isclose", "isfinite", "log", "matmul", "mean", "sum",
-)  # fmt: skip
-_TESTING_NAMES = ("assert_allclose", "assert_array_equal", "assert_equal")
-_BUILTIN_NAMES = (
-    "AssertionError", "Exception", "__import__", "abs", "all", "any", "bool", "float",
-    "getattr", "hasattr", "int", "isinstance", "len", "list", "max", "min", "print",
-    "range", "repr", "round", "setattr", "str", "sum", "tuple", "type",
-)  # fmt: skip
-
-_ORIGINALS = (
-    [(np, "np." + name, getattr(np, name)) for name in _NUMPY_NAMES]
-    + [(numpy.testing, "numpy.testing." + name, getattr(numpy.testing, name)) for name in _TESTING_NAMES]
-    + [(builtins, name, getattr(builtins, name)) for name in _BUILTIN_NAMES]
-)  # fmt: skip
-
-_asarray = np.asarray
-_isfinite = np.isfinite
-_errstate = np.errstate
-_getattr = getattr
-_len = len
-_float = float
-_object_new = object.__new__
 
 
-def _shell():
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    return get_ipython()
-
-
-_SHELL = _shell()
-_SHELL_METHODS = (
-    {name: _getattr(type(_SHELL), name, None) for name in ("showtraceback", "_showtraceback")}
-    if _SHELL is not None
-    else {}
-)
-
-
-def guard():
-    """Raise if notebook code replaced anything the checks rely on."""
-    for owner, label, original in _ORIGINALS:
-        if _getattr(owner, label.rsplit(".", 1)[-1], None) is not original:
-            _tampered(label)
-    if _SHELL is not None:
-        for name, original in _SHELL_METHODS.items():
-            method = _getattr(_SHELL, name, None)
-            if _getattr(method, "__func__", None) is not original:
-                _tampered("IPython's " + name)
-        if _SHELL.custom_exceptions:
-            _tampered("IPython's exception handling (set_custom_exc)")
-
-
-def _tampered(what):
-    raise AssertionError(
-        f"Checks refused to run: {what} was replaced by code in this notebook. "
-        "Remove that code, restart the kernel and run all cells again."
-    )
+class CheckFailed(AssertionError):
+    """A check's verdict: what was expected and what your code gave."""
 
 
 def call(func, *args, **kwargs):
     """Call your function with numpy warnings silenced (a warning is not an error here)."""
-    guard()
-    with warnings.catch_warnings(), _errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return func(*args, **kwargs)
-
-
-def printed_by(func, *args, **kwargs):
-    """Call your function and return (its result, what it printed)."""
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        result = call(func, *args, **kwargs)
-    return result, buffer.getvalue()
-
-
-def numeric(what, value):
-    """Your value as a float array, or a clear failure naming what was expected."""
-    guard()
+    __tracebackhide__ = True
     try:
-        return _asarray(value, dtype=_float)
-    except (TypeError, ValueError):
-        raise AssertionError(
-            f"{what}: expected numbers, got {type(value).__name__} {value!r:.80}"
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return func(*args, **kwargs)
+    except NotImplementedError:
+        name = getattr(func, "__qualname__", None) or "this exercise"
+        raise CheckFailed(
+            f"{name} is not written yet: replace raise NotImplementedError() with your code"
         ) from None
+
+
+def numbers(value, what="the result"):
+    """Your value as a float array, or a failure naming what was expected."""
+    __tracebackhide__ = True
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{what}: expected numbers, got {type(value).__name__} {value!r:.80}") from None
 
 
 def expect(condition, message):
     """Fail with this message unless the condition holds."""
-    guard()
+    __tracebackhide__ = True
     if not condition:
-        raise AssertionError(message)
+        raise CheckFailed(message)
 
 
 def expect_shape(what, value, shape):
     """Fail unless the value is an array (or scalar) of this shape."""
-    got = numeric(what, value)
+    __tracebackhide__ = True
+    got = numbers(value, what)
     expect(got.shape == tuple(shape), f"{what}: expected shape {tuple(shape)}, got {got.shape}")
 
 
-def expect_close(what, value, expected, rtol=1e-7, atol=1e-12, reveal=True):
-    """Fail unless the value matches the expected numbers within tolerance.
-
-    With reveal=False (hidden checks) the message gives the size of the error,
-    not the expected numbers.
-    """
-    got = numeric(what, value)
-    want = _asarray(expected, dtype=_float)
-    if got.shape != want.shape and got.size == want.size == 1:
-        got = got.reshape(want.shape)
-    expect(got.shape == want.shape, f"{what}: expected shape {want.shape}, got {got.shape}")
-    expect(bool(_isfinite(got).all()), f"{what}: got non-finite values (nan or inf): {got!r:.120}")
-    error = got - want
-    error = error * ((error > 0) * 2.0 - 1.0)  # absolute value, without abs()
-    scale = want * ((want > 0) * 2.0 - 1.0)
-    wrong = error > atol + rtol * scale
-    if not wrong.any():
+def expect_close(what, value, expected, rtol=1e-7, atol=1e-12):
+    """Fail unless the value matches the expected numbers within tolerance."""
+    __tracebackhide__ = True
+    verdict = matches(value, expected, rtol, atol)
+    if verdict:
         return
-    if reveal and want.size == 1:
-        raise AssertionError(f"{what}: expected {want.item()!r}, got {got.item()!r}")
-    if reveal:
-        raise AssertionError(f"{what}: expected\n{want}\ngot\n{got}")
-    raise AssertionError(
-        f"{what}: {int(wrong.sum())} of {want.size} values differ from the reference "
-        f"(largest error {float(error.max()):.3g})"
-    )
+    got, want = verdict.got, verdict.want
+    if verdict.reason or got.shape != want.shape:
+        raise CheckFailed(f"{what}: {verdict}")
+    if want.size == 1:
+        raise CheckFailed(f"{what}: expected {want.item()!r}, got {got.item()!r}")
+    raise CheckFailed(f"{what}: expected\n{want}\ngot\n{got}")
+
+
+class Comparison:
+    """Whether numbers match the expected ones; its text gives the size of the error, never
+    the expected numbers (hidden checks: `assert matches(got, want), "what"`)."""
+
+    def __init__(self, got, want, rtol, atol):
+        self.want = np.asarray(want, dtype=float)
+        self.reason = ""
+        try:
+            self.got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            self.got = np.full(self.want.shape, np.nan)
+            self.reason = f"expected numbers, got {type(got).__name__}"
+            return
+        if self.got.shape != self.want.shape and self.got.size == self.want.size == 1:
+            self.got = self.got.reshape(self.want.shape)
+        if self.got.shape != self.want.shape:
+            self.reason = f"expected shape {self.want.shape}, got {self.got.shape}"
+        elif not np.isfinite(self.got).all():
+            self.reason = "got non-finite values (nan or inf)"
+        else:
+            error = np.abs(self.got - self.want)
+            self.wrong = int((error > atol + rtol * np.abs(self.want)).sum())
+            self.largest = float(error.max()) if error.size else 0.0
+            if self.wrong:
+                self.reason = (
+                    f"{self.wrong} of {self.want.size} values differ from the reference "
+                    f"(largest error {self.largest:.3g})"
+                )
+
+    def __bool__(self):
+        return not self.reason
+
+    def __repr__(self):
+        return self.reason or "matches"
+
+
+def matches(got, want, rtol=1e-7, atol=1e-12):
+    """Compare your numbers with the expected ones (see Comparison)."""
+    return Comparison(got, want, rtol, atol)
 
 
 def make_net(cls, W1, b1, W2, b2):
-    """An instance of your class with these parameters, made without calling __init__.
+    """A network made by your class with these parameters (and an infinite loss).
 
-    Lets the checks of forward, MSE_loss, backward and train run on known parameters
-    even while __init__ is unfinished.
+    It is made by your __init__ with the matching sizes, then given the parameters, so the
+    checks of forward, MSE_loss, backward and train know what your network holds. While
+    __init__ is unfinished or fails, the network is made without it.
     """
-    net = _object_new(cls)
-    net.W1, net.b1, net.W2, net.b2 = (_asarray(p, dtype=_float).copy() for p in (W1, b1, W2, b2))
-    net.n_x, net.n_h = net.W1.shape
-    net.n_y = net.W2.shape[1]
-    net.loss = _float("inf")
-    return net
-
-
-@contextlib.contextmanager
-def substitute(func, **names):
-    """Run a check with some global names of your notebook temporarily replaced.
-
-    For example, logistic_regression is checked with a known-good `s`, so a mistake in
-    `s` costs the points of `s` only.
-    """
-    namespace = func.__globals__
-    missing = object()
-    saved = {name: namespace.get(name, missing) for name in names}
-    namespace.update(names)
+    params = {name: np.array(value, dtype=float) for name, value in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2))}
+    (n_x, n_h), n_y = params["W1"].shape, params["W2"].shape[1]
     try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is missing:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = old
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            net = cls(n_x, n_h, n_y)
+    except Exception:
+        blank = getattr(cls, "_gradekit_blank", None)  # at grading time: made in your kernel
+        net = blank() if blank is not None else object.__new__(cls)
+        net.n_x, net.n_h, net.n_y = n_x, n_h, n_y
+    for name, value in params.items():
+        setattr(net, name, value)
+    net.loss = float("inf")
+    return net
 
 
 @contextlib.contextmanager
@@ -189,8 +138,3 @@ def skip_if_unfinished():
         yield
     except NotImplementedError:
         print("This cell uses an exercise you have not finished yet: finish it, then run this cell again.")
-
-
-def random_generator():
-    """A fresh random generator, independent of np.random.seed."""
-    return np.random.default_rng()
