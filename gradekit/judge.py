@@ -23,6 +23,7 @@ import ast
 import builtins
 import importlib.util
 import os
+import symtable
 import tempfile
 import types
 from pathlib import Path
@@ -294,18 +295,16 @@ def test_arguments(source: str) -> set[str]:
 
 
 def free_names(source: str) -> set[str]:
-    """Names the cell reads and never binds: the notebook's names it uses."""
-    tree = ast.parse(source)
-    read, bound = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
-            bound.add(node.name)
-        elif isinstance(node, ast.alias):
-            bound.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
+    """Global names the cell reads and never binds: the notebook's names it uses."""
+    module = symtable.symtable(source, "<grade cell>", "exec")
+    bound = {sym.get_name() for sym in module.get_symbols() if sym.is_assigned() or sym.is_imported()}
+    read, tables = set(), [module]
+    while tables:
+        table = tables.pop()
+        tables += table.get_children()
+        for sym in table.get_symbols():
+            if sym.is_referenced() and (table is module or sym.is_global()):
+                read.add(sym.get_name())
     return read - bound
 
 

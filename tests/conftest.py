@@ -22,7 +22,9 @@ RELEASE = REPO / "release" / ASSIGNMENT
 GRADEKIT = str(Path(sys.executable).with_name("gradekit"))  # the kit's command, this venv's
 # The course secret of every course the tests grade (nbgrader runs inherit it): one per
 # test process, never the user's own.
-os.environ["GRADEKIT_SECRET_FILE"] = str(Path(tempfile.mkdtemp(prefix="gradekit-tests-")) / "secret")
+os.environ["GRADEKIT_SECRET_FILE"] = str(
+    Path(tempfile.mkdtemp(prefix="gradekit-tests-")) / "secret"
+)
 
 
 def expected_points(max_points: dict[str, float], students: dict[str, str]) -> dict:

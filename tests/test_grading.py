@@ -4,6 +4,7 @@ Each variant of `gradekit.variants` is handed in as one student of one class, wh
 parallel autograde grades with nbgrader's own converter.
 """
 
+import json
 import os
 import socketserver
 import subprocess
@@ -119,8 +120,9 @@ HIDDEN_FAILURES = {
     ("backward-early-update", "test_backward_gradient"): "the step of W1 divided by alpha",
     ("train-ignores-alpha", "test_train_early_stopping"): "train should take",
     ("init-no-loss", "test_init_shapes"): "has no attribute 'loss'",
-    ("tamper-allclose", "test_l_l2_at_half"): "Checks refused to run: np.allclose was replaced",
-    ("segfault-in-forward", "test_forward_values"): "KernelDied: the kernel died while running",
+    ("blank", "test_s_at_zero"): "s is not written yet: replace raise NotImplementedError()",
+    ("blank", "test_train_display"): "is not written yet",
+    ("segfault-in-forward", "test_forward_values"): "stopped the kernel during this check",
     ("kernel-exit", "logistic_functions"): "KernelDied: the kernel died while running",
     ("hang-forever", "s"): "CellTimeoutError",
     ("memory-bomb", "s"): "MemoryError",
@@ -203,19 +205,22 @@ def test_intruders_are_flagged_for_review_and_honest_code_is_not(graded_class):
     assert all(f"/{name}/" in cell for name in flagged for cell in outcomes[name].review)
 
 
-def test_feedback_never_quotes_the_hidden_checks_student_code_printed(graded_class):
-    """leaks-history and leaks-caller-source print the hidden checks as they run: the
-    instructor's autograded notebooks show it, the students' feedback must not."""
+def test_student_code_never_sees_the_hidden_checks(graded_class):
+    """leaks-history and leaks-caller-source print what they find of the checks as they run
+    (IPython's input history, the source of the cells on the call stack): the checks run
+    outside their kernel, so neither the instructor's autograded notebooks nor the students'
+    feedback show a hidden line in any output."""
     folder, hidden = graded_class.folder, secret_lines(regions=("HIDDEN TESTS",))
     course.nbgrader(folder, "generate_feedback", ASSIGNMENT, "--student=leaks-*", "--force")
     for student in ("leaks-history", "leaks-caller-source"):
-        graded = folder / "autograded" / student / ASSIGNMENT / "part1_logistic_regression.ipynb"
-        assert len(quoted(hidden, graded.read_text())) >= 5, "the attack read no hidden check"
+        for graded in (folder / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
+            cells = nbformat.read(graded, as_version=4).cells
+            outputs = json.dumps([cell.get("outputs", []) for cell in cells])
+            assert quoted(hidden, outputs.replace("\\n", "\n").replace('\\"', '"')) == []
         for page in (folder / "feedback" / student / ASSIGNMENT).glob("*.html"):
-            text = html_text(page.read_text())
-            assert quoted(hidden, text) == [], f"{page} quotes the hidden checks"
-            if page.name.startswith("part1"):
-                assert "it quotes the hidden checks" in text
+            assert quoted(hidden, html_text(page.read_text())) == [], (
+                f"{page} quotes the hidden checks"
+            )
 
 
 def test_kernels_see_no_notebook_in_their_folder(graded_class):
