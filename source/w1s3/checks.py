@@ -16,9 +16,28 @@ class CheckFailed(AssertionError):
     """A check's verdict: what was expected and what your code gave."""
 
 
+def _show_verdict(shell, kind, value, traceback, tb_offset=None):
+    """Show a failed check as its message alone (the helpers' frames say nothing useful)."""
+    lines = [f"\x1b[0;31m{kind.__name__}\x1b[0m: {value}"]
+    shell._showtraceback(kind, value, lines)
+    return lines
+
+
+def _install_display():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((CheckFailed,), _show_verdict)
+
+
+_install_display()
+
+
 def call(func, *args, **kwargs):
     """Call your function with numpy warnings silenced (a warning is not an error here)."""
-    __tracebackhide__ = True
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
@@ -32,7 +51,6 @@ def call(func, *args, **kwargs):
 
 def numbers(value, what="the result"):
     """Your value as a float array, or a failure naming what was expected."""
-    __tracebackhide__ = True
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -41,26 +59,23 @@ def numbers(value, what="the result"):
 
 def expect(condition, message):
     """Fail with this message unless the condition holds."""
-    __tracebackhide__ = True
     if not condition:
         raise CheckFailed(message)
 
 
 def expect_shape(what, value, shape):
     """Fail unless the value is an array (or scalar) of this shape."""
-    __tracebackhide__ = True
     got = numbers(value, what)
     expect(got.shape == tuple(shape), f"{what}: expected shape {tuple(shape)}, got {got.shape}")
 
 
 def expect_close(what, value, expected, rtol=1e-7, atol=1e-12):
     """Fail unless the value matches the expected numbers within tolerance."""
-    __tracebackhide__ = True
     verdict = matches(value, expected, rtol, atol)
     if verdict:
         return
     got, want = verdict.got, verdict.want
-    if verdict.reason or got.shape != want.shape:
+    if verdict.problem != "values":
         raise CheckFailed(f"{what}: {verdict}")
     if want.size == 1:
         raise CheckFailed(f"{what}: expected {want.item()!r}, got {got.item()!r}")
@@ -73,24 +88,26 @@ class Comparison:
 
     def __init__(self, got, want, rtol, atol):
         self.want = np.asarray(want, dtype=float)
-        self.reason = ""
+        self.reason = self.problem = ""
         try:
             self.got = np.asarray(got, dtype=float)
         except (TypeError, ValueError):
             self.got = np.full(self.want.shape, np.nan)
-            self.reason = f"expected numbers, got {type(got).__name__}"
+            self.problem, self.reason = "numbers", f"expected numbers, got {type(got).__name__}"
             return
         if self.got.shape != self.want.shape and self.got.size == self.want.size == 1:
             self.got = self.got.reshape(self.want.shape)
         if self.got.shape != self.want.shape:
+            self.problem = "shape"
             self.reason = f"expected shape {self.want.shape}, got {self.got.shape}"
         elif not np.isfinite(self.got).all():
-            self.reason = "got non-finite values (nan or inf)"
+            self.problem, self.reason = "finite", "got non-finite values (nan or inf)"
         else:
             error = np.abs(self.got - self.want)
             self.wrong = int((error > atol + rtol * np.abs(self.want)).sum())
             self.largest = float(error.max()) if error.size else 0.0
             if self.wrong:
+                self.problem = "values"
                 self.reason = (
                     f"{self.wrong} of {self.want.size} values differ from the reference "
                     f"(largest error {self.largest:.3g})"
