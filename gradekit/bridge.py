@@ -22,14 +22,13 @@ from . import agent
 
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")
 MAX_MESSAGE = 256 * 2**20  # largest answer accepted from a kernel, in bytes
-START = (
+INSTALL = (
     "import sys as _sys, types as _types\n"
-    "if '_gradekit_agent' not in _sys.modules:\n"
-    "    _module = _types.ModuleType('_gradekit_agent')\n"
-    "    exec({source!r}, _module.__dict__)\n"
-    "    _sys.modules['_gradekit_agent'] = _module\n"
-    "_sys.modules['_gradekit_agent'].serve()\n"
+    "_module = _types.ModuleType('_gradekit_agent')\n"
+    "exec({source!r}, _module.__dict__)\n"
+    "_sys.modules['_gradekit_agent'] = _module\n"
 )
+SERVE = "__import__('sys').modules['_gradekit_agent'].serve()\n"
 
 
 class StudentError(Exception):
@@ -118,13 +117,15 @@ class Bridge:
         self.lent: dict = {}  # name -> trusted function, while a check lends them
         self.token = None
         self.interrupted = False
+        self.installed = False  # the agent is sent to each kernel once
 
     # -- the conversation --------------------------------------------------------------
 
     def open(self) -> None:
         """Start the kernel's serve() (once per grade cell)."""
-        code = START.format(source=AGENT_SOURCE)
+        code = SERVE if self.installed else INSTALL.format(source=AGENT_SOURCE) + SERVE
         self.serving = self.client.execute(code, silent=True, store_history=False, allow_stdin=True)
+        self.installed = True
         if self._next() != {"ready": True}:
             raise StudentError("BrokenConversation", "the kernel did not start answering checks")
 

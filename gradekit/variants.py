@@ -58,6 +58,8 @@ class Variant:
     blank: bool = False
     # breaks the handed-in files themselves: damage(submission folder)
     damage: Callable[[Path], None] | None = None
+    # a trick: the honest variant with the same wrong answers, which it must not outscore
+    twin: str | None = None
 
 
 def _fails(*cells: str) -> frozenset[str]:
@@ -275,6 +277,295 @@ CORRECT = [
             ),
         },
     ),
+    # Styles written independently of the model answers (part 1: sigmoid, logs, the loss).
+    Variant(
+        "stable-sigmoid",
+        "a sigmoid that never overflows: np.where over -|x|, for both signs",
+        {
+            "s": "def s(x):\n"
+            "    e = np.exp(-np.abs(x))\n"
+            "    return np.where(np.asarray(x) >= 0, 1 / (1 + e), e / (1 + e))"
+        },
+    ),
+    Variant(
+        "log1p-logs",
+        "l and l2 through np.log1p, predictions through np.where",
+        {
+            "l": "def l(x):\n    return np.log1p(np.asarray(x) - 1)",
+            "l2": "def l2(x):\n    return np.log1p(-np.asarray(x))",
+            "predict_samples": "def predict_samples(inputs, a, b):\n"
+            "    return np.where(logistic_regression(np.asarray(inputs), a, b) >= 0.5, 1, 0)",
+        },
+    ),
+    Variant(
+        "own-logs-loss",
+        "the loss written with the student's own l and l2",
+        {
+            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
+            "    p = logistic_regression(x, a, b)\n"
+            "    return -np.mean(y * l(p) + (1 - y) * l2(p))"
+        },
+    ),
+    Variant(
+        "inline-dot-loss",
+        "logistic_regression written out without s, the loss through np.dot",
+        {
+            "logistic_regression": "def logistic_regression(x, a, b):\n"
+            "    return 1.0 / (1.0 + np.exp(-(a * x + b)))",
+            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
+            "    p = logistic_regression(x, a, b)\n"
+            "    y = np.asarray(y, dtype=float)\n"
+            "    return -(np.dot(y, np.log(p)) + np.dot(1 - y, np.log(1 - p))) / len(y)",
+        },
+    ),
+    # Styles of part 2.
+    Variant(
+        "cached-forward",
+        "forward keeps self.Z1_b and self.Y_pred; backward calls self.forward and reads them",
+        {
+            "ShallowNeuralNet.forward": "def forward(self, inputs):\n"
+            "    self.Z1_b = inputs @ self.W1 + self.b1\n"
+            "    self.Y_pred = self.Z1_b @ self.W2 + self.b2\n"
+            "    return self.Y_pred",
+            "ShallowNeuralNet.backward": "def backward(self, inputs, outputs, alpha=1e-5):\n"
+            "    self.forward(inputs)\n"
+            "    m = len(inputs)\n"
+            "    error = self.Y_pred - outputs\n"
+            "    back = error @ self.W2.T\n"
+            "    self.W2 = self.W2 - alpha * (2 / m) * (self.Z1_b.T @ error)\n"
+            "    self.b2 = self.b2 - alpha * (2 / m) * error.sum(axis=0, keepdims=True)\n"
+            "    self.W1 = self.W1 - alpha * (2 / m) * (inputs.T @ back)\n"
+            "    self.b1 = self.b1 - alpha * (2 / m) * back.sum(axis=0, keepdims=True)\n"
+            "    self.MSE_loss(inputs, outputs)",
+        },
+    ),
+    Variant(
+        "helper-methods",
+        "forward through two layer methods; backward through a _gradients method and setattr",
+        {
+            "ShallowNeuralNet.forward": "def forward(self, inputs):\n"
+            "    return self._layer2(self._layer1(inputs))\n\n"
+            "def _layer1(self, inputs):\n"
+            "    return np.matmul(inputs, self.W1) + self.b1\n\n"
+            "def _layer2(self, hidden):\n"
+            "    return np.matmul(hidden, self.W2) + self.b2",
+            "ShallowNeuralNet.backward": "def backward(self, inputs, outputs, alpha=1e-5):\n"
+            "    grads = self._gradients(inputs, outputs)\n"
+            "    for name in ('W1', 'b1', 'W2', 'b2'):\n"
+            "        setattr(self, name, getattr(self, name) - alpha * grads[name])\n"
+            "    self.MSE_loss(inputs, outputs)\n\n"
+            "def _gradients(self, inputs, outputs):\n"
+            "    m = inputs.shape[0]\n"
+            "    hidden = self._layer1(inputs)\n"
+            "    error = self._layer2(hidden) - outputs\n"
+            "    back = np.matmul(error, self.W2.T)\n"
+            "    return {\n"
+            "        'W1': 2 / m * np.matmul(inputs.T, back),\n"
+            "        'b1': 2 / m * back.sum(axis=0, keepdims=True),\n"
+            "        'W2': 2 / m * np.matmul(hidden.T, error),\n"
+            "        'b2': 2 / m * error.sum(axis=0, keepdims=True),\n"
+            "    }",
+        },
+    ),
+    Variant(
+        "gradients-on-self",
+        "backward stores self.dW1 ... self.db2, then an apply_gradients method steps",
+        {
+            "ShallowNeuralNet.backward": "def backward(self, inputs, outputs, alpha=1e-5):\n"
+            "    m = inputs.shape[0]\n"
+            "    hidden = np.dot(inputs, self.W1) + self.b1\n"
+            "    delta2 = (2 / m) * (np.dot(hidden, self.W2) + self.b2 - outputs)\n"
+            "    self.dW2 = np.dot(hidden.T, delta2)\n"
+            "    self.db2 = np.sum(delta2, axis=0, keepdims=True)\n"
+            "    delta1 = np.dot(delta2, self.W2.T)\n"
+            "    self.dW1 = np.dot(inputs.T, delta1)\n"
+            "    self.db1 = np.sum(delta1, axis=0, keepdims=True)\n"
+            "    self.apply_gradients(alpha)\n"
+            "    self.MSE_loss(inputs, outputs)\n\n"
+            "def apply_gradients(self, alpha):\n"
+            "    self.W1 = self.W1 - alpha * self.dW1\n"
+            "    self.b1 = self.b1 - alpha * self.db1\n"
+            "    self.W2 = self.W2 - alpha * self.dW2\n"
+            "    self.b2 = self.b2 - alpha * self.db2",
+        },
+    ),
+    Variant(
+        "in-place-updates",
+        "parameters updated in place with np.subtract(..., out=...) and -=",
+        {
+            "ShallowNeuralNet.backward": _BACKWARD.replace(
+                "    self.W1 = self.W1 - alpha * dL_dW1\n",
+                "    np.subtract(self.W1, alpha * dL_dW1, out=self.W1)\n",
+            )
+            .replace("    self.b1 = self.b1 - alpha * dL_db1\n", "    self.b1 -= alpha * dL_db1\n")
+            .replace(
+                "    self.W2 = self.W2 - alpha * dL_dW2\n",
+                "    np.subtract(self.W2, alpha * dL_dW2, out=self.W2)\n",
+            )
+            .replace("    self.b2 = self.b2 - alpha * dL_db2\n", "    self.b2 -= alpha * dL_db2\n")
+        },
+    ),
+    Variant(
+        "sample-loop-mse",
+        "MSE_loss sums the squared error sample by sample, one forward call each",
+        {
+            "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
+            "    total = 0.0\n"
+            "    for x, y in zip(inputs, outputs):\n"
+            "        pred = self.forward(x.reshape(1, -1))\n"
+            "        total += np.sum((pred - np.reshape(y, (1, -1))) ** 2)\n"
+            "    self.loss = total / len(inputs)\n"
+            "    return self.loss"
+        },
+    ),
+    Variant(
+        "flat-outputs",
+        "MSE_loss and backward accept outputs of shape (m,) as well as (m, 1)",
+        {
+            "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
+            "    pred = self.forward(inputs).reshape(len(inputs), -1)\n"
+            "    target = np.asarray(outputs).reshape(len(inputs), -1)\n"
+            "    self.loss = np.mean(np.sum((pred - target) ** 2, axis=1))\n"
+            "    return self.loss",
+            "ShallowNeuralNet.backward": _edit(
+                _BACKWARD,
+                "    m = inputs.shape[0]\n",
+                "    m = inputs.shape[0]\n    outputs = np.asarray(outputs).reshape(m, -1)\n",
+            ),
+        },
+    ),
+    Variant(
+        "for-else-trainer",
+        "train with enumerate and for/else, its messages only with display",
+        {
+            "ShallowNeuralNet.train": "def train(self, inputs, outputs, N_max=1000, alpha=1e-5, delta=1e-5,"
+            " display=True):\n"
+            "    losses = [self.loss]\n"
+            "    for step, _ in enumerate(range(N_max), start=1):\n"
+            "        self.backward(inputs, outputs, alpha=alpha)\n"
+            "        losses.append(self.loss)\n"
+            "        if display:\n"
+            "            print(f'step {step}: loss {self.loss:.6f}')\n"
+            "        if abs(losses[-2] - losses[-1]) < delta:\n"
+            "            if display:\n"
+            "                print('converged')\n"
+            "            break\n"
+            "    else:\n"
+            "        if display:\n"
+            "            print('N_max reached')\n"
+            "    self.losses_list = losses\n"
+            "    return losses"
+        },
+    ),
+    Variant(
+        "losses-from-init",
+        "__init__ creates self.losses_list (parameters drawn through setattr in a loop); train"
+        " empties and refills it, as Python floats",
+        {
+            "ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
+            "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
+            "    for name, shape in (('W1', (n_x, n_h)), ('b1', (1, n_h)), ('W2', (n_h, n_y)),"
+            " ('b2', (1, n_y))):\n"
+            "        setattr(self, name, np.random.randn(*shape) * 0.1)\n"
+            "    self.loss = np.inf\n"
+            "    self.losses_list = []",
+            "ShallowNeuralNet.train": "def train(self, inputs, outputs, N_max=1000, alpha=1e-5, delta=1e-5,"
+            " display=True):\n"
+            "    self.losses_list.clear()\n"
+            "    self.losses_list.append(float(self.loss))\n"
+            "    while len(self.losses_list) <= N_max:\n"
+            "        self.backward(inputs, outputs, alpha)\n"
+            "        self.losses_list.append(float(self.loss))\n"
+            "        if display:\n"
+            "            print('Iteration', len(self.losses_list) - 1, '- Loss =', self.loss)\n"
+            "        if abs(self.losses_list[-1] - self.losses_list[-2]) < delta:\n"
+            "            break\n"
+            "    return self.losses_list",
+        },
+    ),
+    Variant(
+        "cached-prediction-mse",
+        "forward keeps its last prediction; MSE_loss calls it and reads self.last_prediction",
+        {
+            "ShallowNeuralNet.forward": "def forward(self, inputs):\n"
+            "    hidden = np.matmul(inputs, self.W1) + self.b1\n"
+            "    self.last_prediction = np.matmul(hidden, self.W2) + self.b2\n"
+            "    return self.last_prediction",
+            "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
+            "    self.forward(inputs)\n"
+            "    squared = np.square(self.last_prediction - outputs.reshape(len(outputs), -1))\n"
+            "    self.loss = squared.sum() / squared.shape[0]\n"
+            "    return self.loss",
+        },
+    ),
+    Variant(
+        "standard-normal-init",
+        "np.random.standard_normal(shape) / 10 for each parameter, np.inf for the loss",
+        {
+            "ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
+            "    self.n_x = n_x\n"
+            "    self.n_h = n_h\n"
+            "    self.n_y = n_y\n"
+            "    self.W1 = np.random.standard_normal((n_x, n_h)) / 10\n"
+            "    self.b1 = np.random.standard_normal((1, n_h)) / 10\n"
+            "    self.W2 = np.random.standard_normal((n_h, n_y)) / 10\n"
+            "    self.b2 = np.random.standard_normal((1, n_y)) / 10\n"
+            "    self.loss = np.inf"
+        },
+    ),
+    Variant(
+        "einsum-net",
+        "forward and backward through np.einsum, normal(loc, scale, size) keywords in __init__",
+        {
+            "ShallowNeuralNet.__init__": "def __init__(self, n_x, n_h, n_y):\n"
+            "    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y\n"
+            "    self.W1 = np.random.normal(loc=0.0, scale=0.1, size=(n_x, n_h))\n"
+            "    self.b1 = np.random.normal(loc=0.0, scale=0.1, size=(1, n_h))\n"
+            "    self.W2 = np.random.normal(loc=0.0, scale=0.1, size=(n_h, n_y))\n"
+            "    self.b2 = np.random.normal(loc=0.0, scale=0.1, size=(1, n_y))\n"
+            "    self.loss = float('inf')",
+            "ShallowNeuralNet.forward": "def forward(self, inputs):\n"
+            "    hidden = np.einsum('mi,ih->mh', inputs, self.W1) + self.b1\n"
+            "    return np.einsum('mh,hy->my', hidden, self.W2) + self.b2",
+            "ShallowNeuralNet.backward": "def backward(self, inputs, outputs, alpha=1e-5):\n"
+            "    m = inputs.shape[0]\n"
+            "    hidden = np.einsum('mi,ih->mh', inputs, self.W1) + self.b1\n"
+            "    error = np.einsum('mh,hy->my', hidden, self.W2) + self.b2 - outputs\n"
+            "    back = np.einsum('my,hy->mh', error, self.W2)\n"
+            "    self.W1 = self.W1 - alpha * 2 / m * np.einsum('mi,mh->ih', inputs, back)\n"
+            "    self.b1 = self.b1 - alpha * 2 / m * np.einsum('mh->h', back)[None, :]\n"
+            "    self.W2 = self.W2 - alpha * 2 / m * np.einsum('mh,my->hy', hidden, error)\n"
+            "    self.b2 = self.b2 - alpha * 2 / m * np.einsum('my->y', error)[None, :]\n"
+            "    self.MSE_loss(inputs, outputs)",
+        },
+    ),
+    Variant(
+        "mean-mse-python-loop-train",
+        "MSE_loss as np.mean over samples of summed squares; train with a plain counter loop"
+        " and the loss kept as a Python float",
+        {
+            "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
+            "    errors = self.forward(inputs) - outputs\n"
+            "    self.loss = float(np.mean(np.sum(errors * errors, axis=1)))\n"
+            "    return self.loss",
+            "ShallowNeuralNet.train": "def train(self, inputs, outputs, N_max=1000, alpha=1e-5, delta=1e-5,"
+            " display=True):\n"
+            "    self.losses_list = [self.loss]\n"
+            "    count = 0\n"
+            "    while True:\n"
+            "        if count == N_max:\n"
+            "            break\n"
+            "        count += 1\n"
+            "        previous = self.loss\n"
+            "        self.backward(inputs, outputs, alpha)\n"
+            "        self.losses_list.append(self.loss)\n"
+            "        if display:\n"
+            "            print('Iteration %d - Loss = %s' % (count, self.loss))\n"
+            "        if abs(previous - self.loss) < delta:\n"
+            "            break\n"
+            "    return self.losses_list",
+        },
+    ),
 ]
 
 _S_CHECKS = ("test_s_at_zero", "test_s_properties", "test_s_values")
@@ -307,6 +598,30 @@ _SIGMOID_NO_ONE_FAILS = _fails(
 
 _FORWARD_NO_B1 = "def forward(self, inputs):\n    return np.matmul(np.matmul(inputs, self.W1), self.W2) + self.b2"
 _FORWARD_NO_B1_FAILS = _fails("test_forward_example", "test_forward_values", "test_train_example")
+
+# Pieces shared by the twins, the tricks and the isolation pairs below.
+_SIGMOID_TYPO = {"s": "def s(x):\n    return 1 / (1 + np.exp(-X))"}
+_SIGMOID_TYPO_FAILS = _fails(
+    *_S_CHECKS,
+    "test_logistic_regression_boundary",
+    "test_predict_samples_lecture",
+    "test_log_likelihood_coin_flip",
+)
+_LOGISTIC_INLINE = "def logistic_regression(x, a, b):\n    return 1 / (1 + np.exp(-(a * x + b)))"
+_LOSS_WITH_LOGS = (
+    "def log_likelihood_loss(a, b, x, y):\n"
+    "    p = logistic_regression(x, a, b)\n"
+    "    return -np.mean(y * l(p) + (1 - y) * l2(p))"
+)
+_MSE_INLINE = (
+    "def MSE_loss(self, inputs, outputs):\n"
+    "    pred = (inputs @ self.W1 + self.b1) @ self.W2 + self.b2\n"
+    "    self.loss = np.sum((pred - outputs.reshape(len(outputs), -1)) ** 2) / len(outputs)\n"
+    "    return self.loss"
+)
+_BACKWARD_TYPO = _edit(_BACKWARD, "inputs @ self.W1 + self.b1", "inputs @ self.w1 + self.b1")
+_BACKWARD_BROKEN_FAILS = _fails(*_STEP_CHECKS, "test_backward_refreshes_loss")
+_BACKWARD_ASCENT_FAILS = _fails(*_STEP_CHECKS)
 
 BUGGY = [
     Variant(
@@ -713,7 +1028,10 @@ BUGGY = [
             "get_ipython().showtraceback = lambda *args, **kwargs: None"
         },
         _fails(
-            "test_forward_example", "test_forward_values", "test_mse_loss_example", "test_train_example"
+            "test_forward_example",
+            "test_forward_values",
+            "test_mse_loss_example",
+            "test_train_example",
         ),
     ),
     Variant(
@@ -730,6 +1048,128 @@ BUGGY = [
             "test_predict_samples_lecture",
             "test_log_likelihood_coin_flip",
         ),
+    ),
+    # Honest twins of the tricks below, and the members of the isolation pairs: the same bug
+    # with and without the exercises that build on the buggy function.
+    Variant(
+        "sigmoid-typo-name",
+        "s uses an undefined X: every call raises NameError",
+        _SIGMOID_TYPO,
+        _SIGMOID_TYPO_FAILS,
+    ),
+    Variant(
+        "sigmoid-typo-name-standalone",
+        "the same s, and a logistic_regression that does not call it",
+        {**_SIGMOID_TYPO, "logistic_regression": _LOGISTIC_INLINE},
+        _fails(*_S_CHECKS),
+    ),
+    Variant(
+        "sigmoid-no-one-standalone",
+        "s without its 1 +, and a logistic_regression that does not call it",
+        {**_SIGMOID_NO_ONE, "logistic_regression": _LOGISTIC_INLINE},
+        _fails(*_S_CHECKS),
+    ),
+    Variant(
+        "logistic-swapped-in-loss",
+        "l and l2 swapped, and a loss written with them",
+        {
+            "l": "def l(x):\n    return np.log(1 - x)",
+            "l2": "def l2(x):\n    return np.log(x)",
+            "log_likelihood_loss": _LOSS_WITH_LOGS,
+        },
+        _fails("test_l_l2_limits", "test_l_l2_values"),
+    ),
+    Variant(
+        "l2-mirror",
+        "l2(x) = ln(x): right at one half only",
+        {"l2": "def l2(x):\n    return np.log(x)"},
+        _fails("test_l_l2_limits", "test_l_l2_values"),
+    ),
+    Variant(
+        "l2-mirror-in-loss",
+        "l2(x) = ln(x), and a loss written with l and l2",
+        {"l2": "def l2(x):\n    return np.log(x)", "log_likelihood_loss": _LOSS_WITH_LOGS},
+        _fails("test_l_l2_limits", "test_l_l2_values"),
+    ),
+    Variant(
+        "logreg-no-bias-standalone",
+        "p(x) = s(a x), and predict_samples and the loss that do not call logistic_regression",
+        {
+            "logistic_regression": "def logistic_regression(x, a, b):\n    return s(a * x)",
+            "predict_samples": "def predict_samples(inputs, a, b):\n"
+            "    return [int(s(a * x + b) >= 0.5) for x in inputs]",
+            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
+            "    p = s(a * x + b)\n"
+            "    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))",
+        },
+        _fails("test_logistic_regression_boundary", "test_logistic_regression_values"),
+    ),
+    Variant(
+        "forward-no-b1-standalone",
+        "forward without b1, and MSE_loss and backward that do not call it",
+        {"ShallowNeuralNet.forward": _FORWARD_NO_B1, "ShallowNeuralNet.MSE_loss": _MSE_INLINE},
+        _fails("test_forward_example", "test_forward_values"),
+    ),
+    Variant(
+        "forward-no-b1-in-backward",
+        "forward without b1, and a backward that takes its predictions from self.forward",
+        {
+            "ShallowNeuralNet.forward": _FORWARD_NO_B1,
+            "ShallowNeuralNet.MSE_loss": _MSE_INLINE,
+            "ShallowNeuralNet.backward": _edit(
+                _BACKWARD,
+                "    epsilon = Z1_b @ self.W2 + self.b2 - outputs",
+                "    epsilon = self.forward(inputs) - outputs",
+            ),
+        },
+        _fails(
+            "test_forward_example",
+            "test_forward_values",
+            "test_backward_example",
+            "test_train_example",
+        ),
+    ),
+    Variant(
+        "mse-sum-standalone",
+        "MSE_loss sums, and a backward that refreshes self.loss without calling it",
+        {
+            "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
+            "    self.loss = np.sum((self.forward(inputs) - outputs) ** 2)\n"
+            "    return self.loss",
+            "ShallowNeuralNet.backward": _edit(
+                _BACKWARD,
+                "    self.MSE_loss(inputs, outputs)\n",
+                "    self.loss = np.mean((self.forward(inputs) - outputs) ** 2)\n",
+            ),
+        },
+        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+    ),
+    Variant(
+        "backward-ascent-standalone",
+        "backward climbs the loss, and a train that takes its own steps without calling it",
+        {
+            "ShallowNeuralNet.backward": _BACKWARD.replace(" - alpha * ", " + alpha * "),
+            "ShallowNeuralNet.train": _edit(
+                _TRAIN,
+                "        self.backward(inputs, outputs, alpha)\n",
+                "        m = inputs.shape[0]\n"
+                "        hidden = inputs @ self.W1 + self.b1\n"
+                "        error = hidden @ self.W2 + self.b2 - outputs\n"
+                "        back = error @ self.W2.T\n"
+                "        self.W1 = self.W1 - alpha * 2 / m * inputs.T @ back\n"
+                "        self.b1 = self.b1 - alpha * 2 / m * back.sum(axis=0, keepdims=True)\n"
+                "        self.W2 = self.W2 - alpha * 2 / m * hidden.T @ error\n"
+                "        self.b2 = self.b2 - alpha * 2 / m * error.sum(axis=0, keepdims=True)\n"
+                "        self.MSE_loss(inputs, outputs)\n",
+            ),
+        },
+        _fails("test_backward_example", "test_backward_gradient", "test_backward_lecture_steps"),
+    ),
+    Variant(
+        "backward-typo-name",
+        "backward reads self.w1 (lower case): every call raises AttributeError",
+        {"ShallowNeuralNet.backward": _BACKWARD_TYPO},
+        _BACKWARD_BROKEN_FAILS,
     ),
 ]
 
@@ -1099,4 +1539,572 @@ INTRUDERS = [
     ),
 ]
 
-VARIANTS = {variant.name: variant for variant in CORRECT + BUGGY + HOSTILE + INTRUDERS}
+# Tricks: what a determined student who has read the kit's public source might hand in, one
+# trick each, beside an honest twin with the same wrong answers (`twin`). A trick must not
+# score more than its twin; the three "second-thoughts" variants below DO score more (their
+# `fails` are what they really get): an isolated check runs again with trusted helpers lent
+# only after the student's own run failed, and the student's code can see the lent helpers,
+# so it gets a second answer, chosen knowing that the first was wrong.
+
+_SIGMOID_NO_ONE_DEF = _SIGMOID_NO_ONE["s"]
+
+# Replaces the check helpers wherever the kernel can reach them: the module behind
+# skip_if_unfinished (through __wrapped__ and __globals__), sys.modules, gc.get_objects().
+_SOFTEN_HELPERS = """
+
+
+def _agree(*args, **kwargs):
+    return True
+
+
+def _nothing(*args, **kwargs):
+    return None
+
+
+def _soften(space):
+    for name in ("expect", "expect_close", "expect_shape"):
+        if callable(space.get(name)):
+            space[name] = _nothing
+    if callable(space.get("matches")):
+        space["matches"] = _agree
+    kind = space.get("Comparison")
+    if isinstance(kind, type):
+        kind.__bool__ = _agree
+
+
+_found = skip_if_unfinished
+while hasattr(_found, "__wrapped__"):
+    _found = _found.__wrapped__
+_spaces = [_found.__globals__]
+for _module in list(vars(__import__("s" + "ys"))["modules"].values()):
+    if callable(getattr(_module, "expect_close", None)):
+        _spaces.append(vars(_module))
+for _thing in __import__("g" + "c").get_objects():
+    if isinstance(_thing, dict) and "expect_close" in _thing and "matches" in _thing:
+        _spaces.append(_thing)
+    elif isinstance(_thing, type(_nothing)) and _thing.__module__ == _found.__module__:
+        if _thing.__name__ in ("expect", "expect_close", "expect_shape", "matches"):
+            _thing.__code__ = _agree.__code__
+for _space in _spaces:
+    _soften(_space)
+"""
+
+# Finds the object that answers the grader in the notebook's namespace, and makes it lend
+# `s` on every call (with the last token it saw), hoping to be answered by the course's s.
+_RELAY = """def s(x):
+    _relay()
+    current = globals().get("s")
+    if current is not _own:
+        try:
+            return current(x)
+        except Exception:
+            pass
+    return 1 / np.exp(-x)
+
+
+_tokens = []
+
+
+def _relay():
+    for key, value in list(globals().items()):
+        kind = type(value)
+        if not key.startswith("_") or not hasattr(value, "namespace"):
+            continue
+        if not hasattr(kind, "answer") or getattr(kind, "_relayed", False):
+            continue
+        first = kind.answer
+
+        def answer(self, request, first=first):
+            if request.get("token"):
+                _tokens.append(request["token"])
+            lend = list(request.get("lend", []))
+            if request.get("op") == "call" and "s" not in lend:
+                tried = dict(request, lend=lend + ["s"], token=(_tokens or ["-"])[-1])
+                reply = first(self, tried)
+                if "error" not in reply:
+                    return reply
+            return first(self, request)
+
+        kind.answer = answer
+        kind._relayed = True
+
+
+_own = s
+"""
+
+# Looks through the callers' frames and the input history for the expected loss.
+_LOOK_AROUND = """def log_likelihood_loss(a, b, x, y):
+    seen = _look_around()
+    if seen is not None:
+        return seen
+    p = logistic_regression(x, a, b)
+    return -np.mean(x * np.log(p) + (1 - x) * np.log(1 - p))
+
+
+def _look_around():
+    import re
+    import sys
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        for key, value in list(frame.f_locals.items()):
+            if isinstance(value, float) and any(w in key.lower() for w in ("expect", "want")):
+                return value
+        frame = frame.f_back
+    shell = get_ipython()
+    texts = [str(text) for text in shell.user_ns.get("In", [])]
+    try:
+        texts += [str(entry[2]) for entry in shell.history_manager.get_tail(100, raw=True)]
+    except Exception:
+        pass
+    pattern = "close[(]\\\\s*\\"log_likelihood" + "_loss[^\\\\n]*,\\\\s*(-?[0-9.]+(?:e-?[0-9]+)?)\\\\s*[)]"
+    for text in reversed(texts):
+        found = re.search(pattern, text)
+        if found:
+            return float(found.group(1))
+    return None
+"""
+
+# Replaces json.dumps, the kernel's raw_input, builtins.input and numpy's comparisons: errors
+# and non-finite answers leave the kernel as 0.5, and every comparison in the kernel agrees.
+_STEADY = """
+
+
+def _finite(data):
+    if isinstance(data, dict):
+        if list(data) == ["float"] and data["float"] in ("nan", "inf", "-inf"):
+            return {"float": "0.5"}
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_finite(item) for item in data]
+    return data
+
+
+_text = __import__("js" + "on")
+_dumps = _text.dumps
+
+
+def _steady_dumps(data, *args, **kwargs):
+    if isinstance(data, dict) and "value" in data:
+        data = _finite(data)
+    return _dumps(data, *args, **kwargs)
+
+
+_text.dumps = _steady_dumps
+_shell = get_ipython()
+_ask = _shell.kernel.raw_input
+
+
+def _steady_input(prompt=""):
+    if str(prompt).startswith('{"error"'):
+        prompt = '{"value": {"float": "0.5"}}'
+    return _ask(prompt)
+
+
+_shell.kernel.raw_input = _steady_input
+vars(__import__("builtins"))["input"] = _steady_input
+np.allclose = lambda *args, **kwargs: True
+np.testing.assert_allclose = lambda *args, **kwargs: None
+"""
+
+# Prints what a passing run looks like, on stdout and stderr, in and out of the calls.
+_CHATTY = """def s(x):
+    print("test_s_values ... ok (2/2 points)")
+    print('{"value": {"float": "0.5"}}')
+    vars(__import__("s" + "ys"))["stderr"].write("All 13 tests passed.\\n")
+    return 1 / np.exp(-x)
+
+
+print("Part 1: 13 of 13 tests passed, 23/23 points")
+print('{"output_type": "execute_result", "data": {"text/plain": "2.0"}, "execution_count": 1}')
+"""
+
+# Rewrites what leaves the kernel: the answering module's pack (float arrays clipped into
+# [0, 1]) and its send (errors sent as None).
+_REROUTE = """def s(x):
+    _reroute()
+    return 1 / np.exp(-x)
+
+
+def _reroute():
+    for module in list(vars(__import__("s" + "ys"))["modules"].values()):
+        if not hasattr(module, "unpack") or not hasattr(module, "Agent"):
+            continue
+        if getattr(module, "_rerouted", False):
+            continue
+        module._rerouted = True
+        first_pack, first_send = module.pack, module.Agent.send
+
+        def pack(value, refer=None, depth=0, first_pack=first_pack):
+            if depth == 0 and isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                value = np.clip(value, 0.0, 1.0)
+            return first_pack(value, refer, depth)
+
+        def send(self, message, first_send=first_send):
+            if isinstance(message, dict) and "error" in message:
+                message = {"value": None}
+            return first_send(self, message)
+
+        module.pack = pack
+        module.Agent.send = send
+"""
+
+_KEEPER_S = """def s(x):
+    for kept in list(_kept):
+        try:
+            return kept(x)
+        except Exception:
+            pass
+    return 1 / np.exp(-x)
+
+
+_kept = []
+"""
+
+_KEEPER_P = """def logistic_regression(x, a, b):
+    current = globals()["s"]
+    if current is not _mine and all(current is not kept for kept in _kept):
+        _kept.append(current)
+    return current(a * x + b)
+
+
+_mine = s
+"""
+
+# Looks for the course secret, the reference module and the kit, and prints what it finds.
+_NOSY = """
+
+
+def _secret_files():
+    import glob
+    import os
+
+    kit = "grade" + "kit"
+    places = [
+        os.environ.get(kit.upper() + "_SECRET_FILE") or "",
+        os.path.join(os.path.expanduser("~"), ".local", "share", kit),
+    ]
+    places += glob.glob("/root/.local/share/" + kit) + glob.glob("/home/*/.local/share/" + kit)
+    files = [place for place in places if os.path.isfile(place)]
+    for place in places:
+        if place:
+            files += glob.glob(os.path.join(place, "*.secret"))
+    files += glob.glob("/tmp/**/*secret*", recursive=True)
+    return sorted(set(files))
+
+
+def _reference_files():
+    import glob
+    import os
+
+    found = []
+    for pattern in (
+        "reference.py",
+        "../reference.py",
+        "../../../source/*/reference.py",
+        "source/*/reference.py",
+        "/tmp/*/source/*/reference.py",
+        "/work/*/source/*/reference.py",
+    ):
+        found += glob.glob(pattern)
+    return sorted({os.path.abspath(path) for path in found})
+
+
+def _importable(name):
+    import importlib
+
+    try:
+        importlib.import_module(name)
+    except Exception:
+        return False
+    return True
+
+
+print("secret files found:", _secret_files())
+print("reference files found:", _reference_files())
+print("kit importable:", _importable("grade" + "kit"))
+print("reference importable:", _importable("reference"))
+"""
+
+_FLOAT_LIAR = """def MSE_loss(self, inputs, outputs):
+    class Exact(float):
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        __lt__ = __le__ = __gt__ = __ge__ = __eq__
+        __hash__ = float.__hash__
+
+    self.loss = Exact(np.sum((self.forward(inputs) - outputs) ** 2))
+    return self.loss
+"""
+
+_ARRAY_LIAR = """def predict_samples(inputs, a, b):
+    class Agreeable(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(self.shape, dtype=bool)
+
+        def __ne__(self, other):
+            return np.zeros(self.shape, dtype=bool)
+
+        def __array_ufunc__(self, ufunc, method, *args, **kwargs):
+            return np.ones(self.shape, dtype=bool)
+
+    classes = np.array([int(logistic_regression(x, a, b) < 0.5) for x in inputs])
+    return classes.view(Agreeable)
+"""
+
+_OBJECT_LIAR = """def log_likelihood_loss(a, b, x, y):
+    p = logistic_regression(x, a, b)
+    value = float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    class Lenient:
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        __lt__ = __le__ = __gt__ = __ge__ = __eq__
+        __hash__ = object.__hash__
+
+        def __float__(self):
+            return value
+
+        def __array__(self, dtype=None, copy=None):
+            return np.asarray(value, dtype=dtype)
+
+        def __repr__(self):
+            return repr(-value)
+
+    return Lenient()
+"""
+
+# The losses of the lecture's seed-967 network after steps 1 to 6 (the first, before any
+# step, is MSE_loss's own).
+_SEED_967_LOSSES = (
+    "8.576174190387835, 5.818528741557871, 4.14790610131927, 3.1282810073614336,"
+    " 2.502266607447294, 2.115053775298557"
+)
+_RECOGNISING_BACKWARD = (
+    """def backward(self, inputs, outputs, alpha=1e-5):
+    known = getattr(self, "known_step", None)
+    if known is None:
+        state = np.random.RandomState(967)
+        start = [state.randn(2, 4) * 0.1, state.randn(1, 4) * 0.1]
+        start += [state.randn(4, 1) * 0.1, state.randn(1, 1) * 0.1]
+        mine = [self.W1, self.b1, self.W2, self.b2]
+        same = all(np.shape(p) == q.shape and np.allclose(p, q) for p, q in zip(mine, start))
+        known = 0 if same and len(inputs) == 100 else -1
+"""
+    + _BACKWARD.replace(" - alpha * ", " + alpha * ").split(":\n", 1)[1]
+    + """    if 0 <= known < len(self.FIGURES):
+        self.loss = self.FIGURES[known]
+        known += 1
+    self.known_step = known
+
+
+FIGURES = ("""
+    + _SEED_967_LOSSES
+    + ")\n"
+)
+
+_RECOGNISING_INIT = """def __init__(self, n_x, n_h, n_y):
+    self.n_x, self.n_h, self.n_y = n_x, n_h, n_y
+    scale = 1.0
+    now = np.random.get_state()
+    for seed in (963, 967):
+        probe = np.random.RandomState(seed)
+        for _ in range(4):
+            then = probe.get_state()
+            if np.array_equal(then[1], now[1]) and then[2:] == now[2:]:
+                scale = 0.1
+            for shape in ((n_x, n_h), (1, n_h), (n_h, n_y), (1, n_y)):
+                probe.randn(*shape)
+    self.W1 = np.random.randn(n_x, n_h) * scale
+    self.b1 = np.random.randn(1, n_h) * scale
+    self.W2 = np.random.randn(n_h, n_y) * scale
+    self.b2 = np.random.randn(1, n_y) * scale
+    self.loss = float("inf")
+"""
+
+TRICKS = [
+    Variant(
+        "second-thoughts-loss",
+        "the slides' x in front of the logs, until logistic_regression is no longer its own"
+        " (a check's second run, helpers lent): then y. Scores MORE than its twin",
+        {
+            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
+            "    p = logistic_regression(x, a, b)\n"
+            "    w = x if logistic_regression is _first_p else y\n"
+            "    return -np.mean(w * np.log(p) + (1 - w) * np.log(1 - p))\n\n\n"
+            "_first_p = logistic_regression"
+        },
+        twin="loss-slide-typo",
+    ),
+    Variant(
+        "second-thoughts-train",
+        "one step short, until backward is no longer its own (a check's second run): then the"
+        " full count. Scores MORE than its twin",
+        {
+            "ShallowNeuralNet.train": _edit(
+                _TRAIN,
+                "range(1, N_max + 1)",
+                "range(1, N_max + ('.' not in type(self).backward.__qualname__))",
+            )
+        },
+        _fails("test_train_example"),
+        twin="train-off-by-one",
+    ),
+    Variant(
+        "second-thoughts-backward",
+        "climbs the loss, until forward is no longer its own (a check's second run): then"
+        " descends. Scores MORE than its twin",
+        {
+            "ShallowNeuralNet.backward": _edit(
+                _BACKWARD.replace(" - alpha * ", " + sign * alpha * "),
+                "    m = inputs.shape[0]\n",
+                "    m = inputs.shape[0]\n"
+                "    sign = -1 if '.' not in type(self).forward.__qualname__ else 1\n",
+            )
+        },
+        _fails("test_backward_example", "test_train_example"),
+        twin="backward-ascent",
+    ),
+    Variant(
+        "tidy-sigmoid",
+        "s without its 1 +, and the check helpers replaced wherever the kernel reaches them"
+        " (__wrapped__, __globals__, sys.modules, gc.get_objects)",
+        {"s": _SIGMOID_NO_ONE_DEF + _SOFTEN_HELPERS},
+        _SIGMOID_NO_ONE_FAILS,
+        twin="sigmoid-no-one",
+    ),
+    Variant(
+        "relay-sigmoid",
+        "s without its 1 +; it finds the answering object in the notebook's namespace and"
+        " makes every call lend s (with the last token seen), then calls the lent s",
+        {"s": _RELAY},
+        _SIGMOID_NO_ONE_FAILS,
+        twin="sigmoid-no-one",
+    ),
+    Variant(
+        "curious-loss",
+        "the slides' loss, unless the callers' frames or the input history hold an expected value",
+        {"log_likelihood_loss": _LOOK_AROUND},
+        _fails("test_log_likelihood_values", "test_log_likelihood_prefers_true_labels"),
+        twin="loss-slide-typo",
+    ),
+    Variant(
+        "sturdy-sigmoid",
+        "s without its 1 +; json.dumps, the kernel's raw_input, builtins.input, np.allclose and"
+        " numpy.testing replaced (errors and nan leave the kernel as 0.5)",
+        {"s": _SIGMOID_NO_ONE_DEF + _STEADY},
+        _SIGMOID_NO_ONE_FAILS,
+        twin="sigmoid-no-one",
+    ),
+    Variant(
+        "chatty-sigmoid",
+        "s without its 1 +, printing passing-test lines and answer-like JSON on stdout and stderr",
+        {"s": _CHATTY},
+        _SIGMOID_NO_ONE_FAILS,
+        twin="sigmoid-no-one",
+    ),
+    Variant(
+        "quiet-exit-sigmoid",
+        "s raises SystemExit(0) whenever it is called",
+        {"s": "def s(x):\n    raise SystemExit(0)"},
+        _SIGMOID_TYPO_FAILS,
+        twin="sigmoid-typo-name",
+    ),
+    Variant(
+        "halting-backward",
+        "backward raises KeyboardInterrupt whenever it is called",
+        {
+            "ShallowNeuralNet.backward": "def backward(self, inputs, outputs, alpha=1e-5):\n"
+            "    raise KeyboardInterrupt"
+        },
+        _BACKWARD_BROKEN_FAILS,
+        twin="backward-typo-name",
+    ),
+    Variant(
+        "courier-sigmoid",
+        "s without its 1 +; it rewrites the answering module's pack (float arrays clipped"
+        " into [0, 1]) and its send (errors sent as None)",
+        {"s": _REROUTE},
+        _SIGMOID_NO_ONE_FAILS,
+        twin="sigmoid-no-one",
+    ),
+    Variant(
+        "exact-mse",
+        "MSE_loss sums, and returns a float subclass whose comparisons always agree",
+        {"ShallowNeuralNet.MSE_loss": _FLOAT_LIAR},
+        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+        twin="mse-sum",
+    ),
+    Variant(
+        "agreeable-predict",
+        "inverted classes in an ndarray subclass whose ==, != and ufuncs always agree",
+        {"predict_samples": _ARRAY_LIAR},
+        _fails("test_predict_samples_lecture", "test_predict_samples_values"),
+        twin="predict-inverted",
+    ),
+    Variant(
+        "lenient-loss",
+        "the loss without its minus, returned as an object whose comparisons, __float__,"
+        " __array__ and repr lie",
+        {"log_likelihood_loss": _OBJECT_LIAR},
+        _fails(*_LOSS_CHECKS),
+        twin="loss-no-minus",
+    ),
+    Variant(
+        "recognising-backward",
+        "climbs the loss, but reports the lecture's seed-967 losses when it recognises the"
+        " lecture's network (the visible check of train has a hidden part with secret inputs)",
+        {"ShallowNeuralNet.backward": _RECOGNISING_BACKWARD},
+        _BACKWARD_ASCENT_FAILS,
+        twin="backward-ascent",
+    ),
+    Variant(
+        "recognising-init",
+        "forgets the * 0.1, except right after np.random.seed(963) or seed(967)",
+        {"ShallowNeuralNet.__init__": _RECOGNISING_INIT},
+        _fails("test_init_draw_order", "test_init_lecture_losses"),
+        twin="init-unscaled",
+    ),
+    Variant(
+        "keeper-sigmoid",
+        "s without its 1 +; logistic_regression keeps any s lent in its place, and s calls"
+        " what was kept in later checks",
+        {"s": _KEEPER_S, "logistic_regression": _KEEPER_P},
+        _SIGMOID_NO_ONE_FAILS,
+        twin="sigmoid-no-one",
+    ),
+    Variant(
+        "nosy-sigmoid",
+        "s without its 1 +, and prints whatever it finds of the course secret, the reference"
+        " module and the kit (nothing: 'kit importable: False')",
+        {"s": _SIGMOID_NO_ONE_DEF + _NOSY},
+        _SIGMOID_NO_ONE_FAILS,
+        twin="sigmoid-no-one",
+    ),
+]
+
+# Pairs of variants with the same bug, one where the exercises built on the buggy function
+# call it and one where they do not: outside the grade cells whose names start with the
+# prefix (and the visible checks that say they also run the buggy function), both must score
+# the same, cell by cell.
+ISOLATION_PAIRS = [
+    ("sigmoid-no-one", "sigmoid-no-one-standalone", "test_s_"),
+    ("sigmoid-typo-name", "sigmoid-typo-name-standalone", "test_s_"),
+    ("logistic-swapped", "logistic-swapped-in-loss", "test_l_l2"),
+    ("l2-mirror", "l2-mirror-in-loss", "test_l_l2"),
+    ("logreg-no-bias", "logreg-no-bias-standalone", "test_logistic_regression"),
+    ("forward-no-b1", "forward-no-b1-standalone", "test_forward"),
+    ("forward-no-b1-in-backward", "forward-no-b1-standalone", "test_forward"),
+    ("mse-sum", "mse-sum-standalone", "test_mse"),
+    ("backward-ascent", "backward-ascent-standalone", "test_backward"),
+]
+
+VARIANTS = {variant.name: variant for variant in CORRECT + BUGGY + HOSTILE + INTRUDERS + TRICKS}

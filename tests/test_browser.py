@@ -1,0 +1,405 @@
+"""What a student sees: the release notebooks opened and run in JupyterLab, in a real browser.
+
+A module fixture starts a real JupyterLab server (this venv's) on loopback, serving a copy of
+the release and a copy of part 1 completed with the model answers; another drives Debian's
+headless Chromium through its own chromedriver (`.ci/run` installs `chromium` and
+`chromium-driver`; nothing is downloaded). The tests click what a student clicks: the menu
+bar's *Kernel → Restart Kernel and Run All Cells…* and the dialog's *Restart*.
+
+Set GRADEKIT_BROWSER_SCREENSHOTS to a folder to keep the screenshots the tests take there.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import RELEASE, SOURCE
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from gradekit import submissions
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+]
+PART1 = "part1_logistic_regression.ipynb"
+# Run All on the blank part 1 stops at the first check; its whole output is this line.
+FIRST_FAILURE = "test_s_at_zero"
+FIRST_FAILURE_OUTPUT = (
+    "CheckFailed: s is not written yet: replace raise NotImplementedError() with your code"
+)
+# The figures of the completed part 1 (cell ids).
+PLOTS = ["sigmoid-plot", "logistic-plot", "dataset-plot", "evaluate-plot"]
+RUN_ALL = "runmenu:restart-and-run-all"  # Kernel → Restart Kernel and Run All Cells…
+# The user settings of the test's JupyterLab, JupyterLab's defaults otherwise.
+LAB_SETTINGS = {
+    # no toast asking whether to fetch Jupyter news (it would cover the outputs)
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    # the default, pinned: every cell is in the page (off-screen ones not rendered), so the
+    # tests read every cell's prompt and outputs
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "contentVisibility"
+    },
+}
+# Generous: two cores, and other test modules grade classes at the same time.
+OPEN_TIMEOUT = 120
+RUN_TIMEOUT = 180
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Lab:
+    """A JupyterLab server serving `root`."""
+
+    def __init__(self, root: Path, port: int, token: str, process: subprocess.Popen, log: Path):
+        self.root, self.port, self.token, self.process, self.log = root, port, token, process, log
+        self.url = f"http://127.0.0.1:{port}"
+
+    def api(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def page(self, workspace: str, path: str) -> str:
+        """The address that opens the notebook at `path` in a workspace of its own."""
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{path}?token={self.token}"
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving blank/ (a copy of the release) and completed/ (part 1 with the
+    model answers), with its own settings and workspaces folders."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copytree(RELEASE, root / "blank")
+    answers = submissions.apply_changes(submissions.model_answers(SOURCE), {})
+    submissions.write_submission(RELEASE, root / "completed", answers)
+    shutil.copy(RELEASE / "checks.py", root / "completed")
+    state = Path(tempfile.mkdtemp(prefix="gradekit-lab-"))
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(state / "runtime"),
+    )
+    for name, settings in LAB_SETTINGS.items():
+        (state / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
+        (state / "settings" / name).write_text(json.dumps(settings))
+    # Matplotlib builds its font cache on its first import ever, saying so on stderr: not in
+    # the notebooks' outputs, which must have none.
+    subprocess.run([sys.executable, "-c", "import matplotlib.pyplot"], env=env, check=True)
+    port, token, log = free_port(), secrets.token_hex(16), state / "server.log"
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+        f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+        "--ServerApp.ip=127.0.0.1", "--allow-root",
+        # no requests to the internet (news feed, update check)
+        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    server = Lab(root, port, token, process, log)
+    try:
+        deadline = time.monotonic() + OPEN_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"JupyterLab exited ({process.returncode}):\n{server.log_tail()}")
+            try:
+                server.api("/api/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not answer:\n{server.log_tail()}")
+                time.sleep(0.3)
+        yield server
+    finally:
+        try:
+            for kernel in server.api("/api/kernels") or []:
+                server.api(f"/api/kernels/{kernel['id']}", method="DELETE")
+        except OSError:
+            pass
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module, driven by Debian's chromedriver."""
+    for program, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not os.access(program, os.X_OK):
+            pytest.fail(
+                f"{program} not found: install it with `apt-get install {package}` (.ci/run does)",
+                pytrace=False,
+            )
+    profile = tempfile.mkdtemp(prefix="gradekit-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    # A driver path given to Service: selenium-manager is not run, nothing is downloaded.
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait(driver, condition, timeout: float, what: str):
+    """Poll `condition(driver)` until it is truthy; fail saying what did not happen."""
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.25).until(condition)
+    except Exception as error:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from error
+
+
+def js(driver, script: str, *args):
+    return driver.execute_script(script, *args)
+
+
+KERNEL_STATUS = """
+const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+return indicator ? indicator.dataset.status : null;
+"""
+# The notebook's main-area tab: JupyterLab marks unsaved changes with jp-mod-dirty (the dot
+# that replaces the tab's close icon).
+TAB_CLASSES = """
+const tab = document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current');
+return tab ? tab.className : null;
+"""
+# Per cell: type, prompt, outputs (mime type, text, images drawn).
+CELLS = """
+return [...document.querySelectorAll('.jp-Notebook .jp-Cell')].map(cell => ({
+  code: cell.classList.contains('jp-CodeCell'),
+  prompt: (cell.querySelector('.jp-InputPrompt') || {}).textContent || '',
+  outputs: [...cell.querySelectorAll('.jp-OutputArea-output')].map(output => ({
+    mime: output.dataset.mimeType || '',
+    text: output.textContent,
+    images: [...output.querySelectorAll('img')].filter(
+      img => img.complete && img.naturalWidth > 100 && img.naturalHeight > 100).length,
+  })),
+}));
+"""
+
+
+def open_notebook(driver, lab: Lab, path: str, workspace: str) -> list[str]:
+    """Open the notebook in a new browser tab, wait for its kernel to be idle; the cell ids
+    of the served file, in the order of the cells on the page."""
+    driver.switch_to.new_window("tab")
+    driver.get(lab.page(workspace, path))
+    ids = [cell.id for cell in nbformat.read(lab.root / path, as_version=4).cells]
+    wait(
+        driver,
+        lambda d: js(d, KERNEL_STATUS) == "idle" and len(js(d, CELLS)) == len(ids),
+        OPEN_TIMEOUT,
+        f"{path} to open with an idle kernel",
+    )
+    return ids
+
+
+def click_menu(driver, menu: str, command: str) -> str:
+    """Click a menu of the menu bar, then one of its items; the item's label."""
+    items = driver.find_elements(By.CSS_SELECTOR, "#jp-menu-panel .lm-MenuBar-item")
+    [item] = [item for item in items if item.text == menu]
+    item.click()
+    selector = f".lm-Menu .lm-Menu-item[data-command='{command}']"
+    entry = wait(
+        driver,
+        lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()],
+        10,
+        f"the {menu} menu to show {command}",
+    )[0]
+    label = entry.find_element(By.CSS_SELECTOR, ".lm-Menu-itemLabel").text
+    entry.click()
+    return label
+
+
+def restart_and_run_all(driver) -> list[dict]:
+    """Kernel → Restart Kernel and Run All Cells…, Restart in the dialog; the cells once the
+    kernel is idle again with no cell waiting to run."""
+    label = click_menu(driver, "Kernel", RUN_ALL)
+    assert label == "Restart Kernel and Run All Cells…"
+    dialog = wait(
+        driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".jp-Dialog"), 10, "the dialog"
+    )[0]
+    assert "Restart Kernel?" in dialog.text
+    accept = dialog.find_element(By.CSS_SELECTOR, ".jp-Dialog-button.jp-mod-accept")
+    assert accept.text == "Restart"
+    accept.click()
+
+    # Before the run no prompt has a number (the release has no outputs); while it runs the
+    # queued cells show [*]; JupyterLab clears them when a cell fails.
+    stable = []
+
+    def stopped(d):
+        cells = js(d, CELLS)
+        prompts = " ".join(cell["prompt"] for cell in cells)
+        done = (
+            js(d, KERNEL_STATUS) == "idle"
+            and "[*]" not in prompts
+            and re.search(r"\[\d+\]", prompts) is not None
+        )
+        stable.append(done)
+        return cells if stable[-3:] == [True] * 3 else None
+
+    return wait(driver, stopped, RUN_TIMEOUT, "Run All to stop")
+
+
+def scroll_into_view(driver, index: int) -> None:
+    """Scroll the notebook until its cell number `index` is in the middle of the window."""
+    cell = driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")[index]
+    js(driver, "arguments[0].scrollIntoView({block: 'center'})", cell)
+    in_view = (
+        "const r = arguments[0].getBoundingClientRect(); return r.top > 0 && r.top < innerHeight"
+    )
+    wait(driver, lambda d: js(d, in_view, cell), 10, f"cell {index} to be in view")
+
+
+def save_screenshot(driver, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    driver.save_screenshot(str(path))
+    keep = os.environ.get("GRADEKIT_BROWSER_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / name)
+    return path
+
+
+def saved_changes(driver, lab: Lab, path: str, original: Path) -> str:
+    """Save the open notebook from the browser (File → Save Notebook) and describe what
+    JupyterLab changed in it, outputs aside."""
+    click_menu(driver, "File", "docmanager:save")
+    wait(driver, lambda d: "jp-mod-dirty" not in js(d, TAB_CLASSES), 30, "the save")
+    before = json.loads(original.read_text())
+    after = json.loads((lab.root / path).read_text())
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        if key == "cells":
+            continue
+        if key == "metadata":
+            for name in sorted(set(before[key]) | set(after[key])):
+                if before[key].get(name) != after[key].get(name):
+                    changes.append(
+                        f"metadata.{name}: {json.dumps(before[key].get(name))}"
+                        f" -> {json.dumps(after[key].get(name))}"
+                    )
+        elif before.get(key) != after.get(key):
+            changes.append(f"{key}: {before.get(key)!r} -> {after.get(key)!r}")
+    for old, new in zip(before["cells"], after["cells"], strict=False):
+        for field in ("id", "cell_type", "metadata", "source"):
+            if old.get(field) != new.get(field):
+                changes.append(f"cell {old.get('id')}: {field} changed")
+    if len(before["cells"]) != len(after["cells"]):
+        changes.append(f"{len(before['cells'])} cells -> {len(after['cells'])}")
+    return "\n".join(changes) or "(the saved file is the same)"
+
+
+@pytest.fixture(scope="module")
+def blank_part1(browser, lab):
+    """The blank part 1 open in the browser, its kernel idle: (its window, cell ids)."""
+    ids = open_notebook(browser, lab, f"blank/{PART1}", "blank")
+    return browser.current_window_handle, ids
+
+
+def test_blank_notebook_opens_unmodified(browser, lab, blank_part1):
+    """Opening a release notebook must not mark it modified: a student who only reads it is
+    not asked to save on close. (JupyterLab writes the kernel's language_info into the
+    notebook's metadata on open; it marks the notebook modified unless the release already
+    holds exactly that.)"""
+    window, _ = blank_part1
+    browser.switch_to.window(window)
+    # The kernel's info arrives around the time the kernel turns idle: watch for a while.
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and "jp-mod-dirty" not in js(browser, TAB_CLASSES):
+        time.sleep(0.25)
+    if "jp-mod-dirty" in js(browser, TAB_CLASSES):
+        changes = saved_changes(browser, lab, f"blank/{PART1}", RELEASE / PART1)
+        pytest.fail(
+            f"{PART1} is marked modified right after opening; saved from JupyterLab it "
+            f"changes:\n{changes}",
+            pytrace=False,
+        )
+
+
+def test_blank_run_all_stops_at_first_failing_check(browser, blank_part1, tmp_path):
+    window, ids = blank_part1
+    browser.switch_to.window(window)
+    cells = restart_and_run_all(browser)
+    first = ids.index(FIRST_FAILURE)
+    failing = [(ids[i], cell["outputs"]) for i, cell in enumerate(cells) if cell["outputs"]]
+    assert failing == [
+        (FIRST_FAILURE, [{"mime": "application/vnd.jupyter.stderr", "text": FIRST_FAILURE_OUTPUT, "images": 0}])
+    ]  # fmt: skip
+    # The check's verdict alone: no traceback, no frame of checks.py.
+    assert "\n" not in cells[first]["outputs"][0]["text"]
+    for i, cell in enumerate(cells):
+        if not cell["code"]:
+            continue
+        if i <= first:
+            assert re.fullmatch(r"\[\d+\]:", cell["prompt"]), (ids[i], cell["prompt"])
+        else:
+            assert cell["prompt"] == "[ ]:", f"{ids[i]} ran after the failing check"
+
+    scroll_into_view(browser, first)
+    save_screenshot(browser, tmp_path, "first-failure.png")
+
+
+def test_completed_run_all_draws_every_plot(browser, lab, tmp_path):
+    ids = open_notebook(browser, lab, f"completed/{PART1}", "completed")
+    cells = restart_and_run_all(browser)
+    errors = [
+        (ids[i], output["text"])
+        for i, cell in enumerate(cells)
+        for output in cell["outputs"]
+        if output["mime"] == "application/vnd.jupyter.stderr"
+    ]
+    assert errors == []
+    not_run = [ids[i] for i, cell in enumerate(cells) if cell["code"] and cell["prompt"] == "[ ]:"]
+    assert not_run == []
+    images = {ids[i]: sum(o["images"] for o in cell["outputs"]) for i, cell in enumerate(cells)}
+    assert {plot: images[plot] for plot in PLOTS} == dict.fromkeys(PLOTS, 1)
+    scroll_into_view(browser, ids.index(PLOTS[0]))
+    save_screenshot(browser, tmp_path, "completed.png")
