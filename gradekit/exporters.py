@@ -96,7 +96,8 @@ class LmsExport(ExportPlugin):
         raise NotImplementedError
 
     def students(self, gradebook: Gradebook) -> list[dict[str, str]]:
-        """Roster identities merged with the gradebook's, in the gradebook's order."""
+        """Roster identities merged with the gradebook's, by last name, first name and id
+        (the same gradebook gives the same file whatever order students were graded in)."""
         roster = read_roster(Path(self.roster)) if self.roster else {}
         people = {}
         for student in gradebook.students:
@@ -118,6 +119,9 @@ class LmsExport(ExportPlugin):
                 )
                 people[student_id] = dict(person)
         selected = [p for p in people.values() if not self.student or p["id"] in self.student]
+        selected.sort(
+            key=lambda p: (p["last_name"].casefold(), p["first_name"].casefold(), p["id"])
+        )
         return [{column: p.get(column, "") for column in ROSTER_COLUMNS} for p in selected]
 
     def result(self, gradebook: Gradebook, assignment: str, student_id: str) -> Result:
