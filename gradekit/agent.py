@@ -153,7 +153,8 @@ class Agent:
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                with self.lending(request.get("lend", []), request.get("token")):
+                lend, token = request.get("lend", []), request.get("token")
+                with self.lending(lend, token, request.get("pure", False)):
                     return self.run(request)
         except BaseException as error:  # noqa: B036 - the student's code may raise anything
             return {"error": {"type": type(error).__name__[:80], "message": _message(error)}}
@@ -186,39 +187,51 @@ class Agent:
         raise ValueError(f"unknown request {op!r}")
 
     @contextlib.contextmanager
-    def lending(self, lend, token):
+    def lending(self, lend, token, pure=False):
         """Put the grader's stubs in place of these names (`s`, `ShallowNeuralNet.forward`)
-        for one call, then put the student's own back."""
+        for one request, then put the student's own back."""
         saved = []  # (owner, attribute, old): the notebook's namespace or one of its classes
         try:
             for name in lend:
                 holder, _, attribute = name.rpartition(".")
                 owner = self.namespace[holder] if holder else self.namespace
+                own = None if pure else _lookup(owner, attribute)
                 saved.append((owner, attribute, _get(owner, attribute)))
-                _put(owner, attribute, self.stub(name, token))
+                _put(owner, attribute, self.stub(name, token, own))
             yield
         finally:
             for owner, attribute, old in reversed(saved):
                 _put(owner, attribute, old)
 
-    def stub(self, name, token):
-        """A function that asks the grader for each result (it holds no code of its own)."""
+    def stub(self, name, token, own):
+        """A function lent by the grader. It holds no code of its own: it first runs the
+        student's own function (for what that keeps on the instance; its result and errors
+        are ignored), then asks the grader for the result and for the attributes to set."""
         agent = self
 
         def lent(*args, **kwargs):
             message = {"lent": name, "token": token, "kwargs": pack(kwargs, agent.refer)}
             if "." in name:  # a method: its instance's data goes along, by value
-                owner, args = args[0], args[1:]
-                message["self"] = pack(_data(owner))
-            message["args"] = pack(list(args), agent.refer)
+                instance, rest = args[0], args[1:]
+                message["self"] = pack(_data(instance))
+            else:
+                instance, rest = None, args
+            message["args"] = pack(list(rest), agent.refer)
+            result = None
+            if own is not None:
+                try:
+                    result = own(*args, **kwargs)
+                except Exception:
+                    result = None
             while True:
                 reply = agent.send(message)
                 if "refused" in reply:
                     raise RuntimeError(reply["refused"])
                 if "answer" in reply:
                     for attribute, value in unpack(reply.get("set", {"dict": {}})).items():
-                        setattr(owner, attribute, value)
-                    return unpack(reply["answer"], agent.resolve)
+                        setattr(instance, attribute, value)
+                    answer = unpack(reply["answer"], agent.resolve)
+                    return result if answer is None else answer
                 message = agent.answer(reply)  # the grader asks something first
 
         lent.__name__ = lent.__qualname__ = name.rsplit(".", 1)[-1]
@@ -238,6 +251,12 @@ def _data(owner):
             continue
         found[attribute] = value
     return found
+
+
+def _lookup(owner, attribute):
+    """The student's own function of this name, or None."""
+    found = owner.get(attribute) if isinstance(owner, dict) else getattr(owner, attribute, None)
+    return found if callable(found) else None
 
 
 def _get(owner, attribute):

@@ -116,6 +116,7 @@ class Bridge:
         self.serving = None  # msg_id of the kernel's serve() while it runs
         self.lent: dict = {}  # name -> trusted function, while a check lends them
         self.token = None
+        self.pure = False
         self.interrupted = False
         self.installed = False  # the agent is sent to each kernel once
 
@@ -167,15 +168,15 @@ class Bridge:
         self.request({"op": "seed", "seed": int(seed)})
 
     @contextmanager
-    def lending(self, functions: dict):
+    def lending(self, functions: dict, pure: bool = False):
         """While the block runs, calls into the kernel see these trusted functions in place
         of the student's (names such as `s` or `ShallowNeuralNet.forward`); their stubs are
-        refused once the block ends."""
-        self.lent, self.token = dict(functions), secrets.token_hex(16)
+        refused once the block ends. Pure stubs do not run the student's own first."""
+        self.lent, self.token, self.pure = dict(functions), secrets.token_hex(16), pure
         try:
             yield
         finally:
-            self.lent, self.token = {}, None
+            self.lent, self.token, self.pure = {}, None, False
 
     # -- encoding ----------------------------------------------------------------------
 
@@ -208,7 +209,7 @@ class Bridge:
         if self.serving is None:
             self.open()
         if self.lent:
-            message = {**message, "lend": sorted(self.lent), "token": self.token}
+            message = {**message, "lend": sorted(self.lent), "token": self.token, "pure": self.pure}
         self.client.input(json.dumps(message))
         self.interrupted = False
         while True:

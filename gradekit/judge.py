@@ -51,9 +51,10 @@ def is_judged(cell: NotebookNode) -> bool:
 
 
 def isolated(**functions):
-    """Mark a hidden test: if it fails with the student's own helpers, it runs again with
-    these trusted functions lent in their place (`s=...`, `**{"Net.forward": ...}`), so a
-    bug in a helper costs only the helper's points."""
+    """Mark a hidden test that runs with these trusted functions lent in place of the
+    student's (`s=...`, `**{"Net.forward": ...}`), so that a bug in a helper costs only the
+    helper's points. A lent function first runs the student's own (whatever that keeps on
+    `self` stays), then gives the trusted result."""
 
     def mark(test):
         test.lends = functions
@@ -186,22 +187,19 @@ class Judge:
         test, key = pyfuncitem.obj, (self.grade_id, pyfuncitem.name)
         kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
         lends = getattr(test, "lends", None)
-        if key not in self.deadly or not lends:
-            try:
-                test(**kwargs)
-                return True
-            except KernelGone:
-                if lends:  # judge the cell again in a new kernel, with the helpers lent
-                    self.deadly.add(key)
-                    self.again = True
-                raise
-            except Exception:
-                if not lends:
-                    raise
-        if "rng" in kwargs:
-            kwargs["rng"] = self.rng(pyfuncitem.name)
-        with self.bridge.lending(lends):
+        if not lends:
             test(**kwargs)
+            return True
+        # One run, helpers lent from the start: a second, conditional run would tell the
+        # student's code that the first one failed (and give it a second guess).
+        try:
+            with self.bridge.lending(lends, pure=key in self.deadly):
+                test(**kwargs)
+        except KernelGone:
+            if key not in self.deadly:  # the student's own helper killed it: lend pure ones
+                self.deadly.add(key)
+                self.again = True
+            raise
         return True
 
     # -- what the checks get ------------------------------------------------------------
@@ -232,8 +230,8 @@ class Judge:
 
 
 class JudgeAgain(KernelGone):
-    """The student's own helper killed the kernel in an isolated test: judge the cell again
-    in a new kernel, with the trusted helpers lent from the start."""
+    """The student's own helper, run by a lent one, killed the kernel: judge the cell again
+    in a new kernel, with lent helpers that do not run the student's."""
 
 
 class CellNode(pytest.Collector):
@@ -297,7 +295,9 @@ def test_arguments(source: str) -> set[str]:
 def free_names(source: str) -> set[str]:
     """Global names the cell reads and never binds: the notebook's names it uses."""
     module = symtable.symtable(source, "<grade cell>", "exec")
-    bound = {sym.get_name() for sym in module.get_symbols() if sym.is_assigned() or sym.is_imported()}
+    bound = {
+        sym.get_name() for sym in module.get_symbols() if sym.is_assigned() or sym.is_imported()
+    }
     read, tables = set(), [module]
     while tables:
         table = tables.pop()
