@@ -16,7 +16,18 @@ def main(argv: list[str] | None = None) -> None:
     run_demo = commands.add_parser(
         "demo", help="run the whole instructor pipeline on the bundled demo class"
     )
-    run_demo.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
+    run_demo.add_argument(
+        "--course",
+        type=Path,
+        default=Path.cwd(),
+        help="course folder whose source/ and config to use",
+    )
+    run_demo.add_argument(
+        "--into",
+        type=Path,
+        help="folder of the demo class, made anew (default: <course>/.gradekit/demo); the "
+        "course folder itself is never touched",
+    )
     grade = commands.add_parser(
         "autograde", help="check and autograde every submission in parallel (nbgrader's grades)"
     )
@@ -55,10 +66,12 @@ def main(argv: list[str] | None = None) -> None:
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         start = time.monotonic()
-        table = demo.run_demo(args.course)
+        into = args.into or args.course / ".gradekit" / "demo"
+        table = demo.run_demo(args.course, into)
         print()
         print(table)
-        print(f"\nDone in {time.monotonic() - start:.0f} s.")
+        print(f"\nDone in {time.monotonic() - start:.0f} s. The demo class, its gradebook,")
+        print(f"feedback and exports are in {into.resolve()}; the course folder was not touched.")
     elif args.command == "autograde":
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")

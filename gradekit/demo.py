@@ -1,6 +1,7 @@
 """The instructor's whole pipeline, run on a bundled demo class of synthetic students."""
 
 import csv
+import shutil
 import time
 from pathlib import Path
 
@@ -89,9 +90,15 @@ def format_table(rows: list[dict], maxima: dict[str, float]) -> str:
     )
 
 
-def run_demo(course_dir: Path) -> str:
-    """Release, hand in, autograde, feedback and export for the demo class; returns the table."""
-    course_dir = Path(course_dir).resolve()
+def run_demo(course: Path, into: Path) -> str:
+    """Release, hand in, autograde, feedback and export for the demo class, in a fresh copy
+    (`into`) of the course's source and config: the course itself is left as it is.
+    Returns the score table."""
+    course_dir = Path(into).resolve()
+    shutil.rmtree(course_dir, ignore_errors=True)
+    course_dir.mkdir(parents=True)
+    shutil.copytree(Path(course) / "source", course_dir / "source")
+    shutil.copy(Path(course) / "nbgrader_config.py", course_dir)
     print(f"[1/6] nbgrader generate_assignment: source/{ASSIGNMENT} -> release/{ASSIGNMENT}")
     course.nbgrader(course_dir, "generate_assignment", ASSIGNMENT, "--force")
     print(f"[2/6] nbgrader db student import {ROSTER.name} ({_count_rows(ROSTER)} students)")

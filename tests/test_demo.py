@@ -9,12 +9,20 @@ from gradekit import demo
 
 
 def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(tmp_path, max_points):
-    folder = tmp_path / "course"
-    folder.mkdir()
-    shutil.copytree(REPO / "source", folder / "source")
-    shutil.copy(REPO / "nbgrader_config.py", folder)
+    course = tmp_path / "course"  # a course with a gradebook of its own: the demo leaves it be
+    course.mkdir()
+    shutil.copytree(REPO / "source", course / "source")
+    shutil.copy(REPO / "nbgrader_config.py", course)
+    (course / "gradebook.db").write_bytes(b"the course's own gradebook")
+    before = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
+    folder = course / ".gradekit" / "demo"
 
-    table = demo.run_demo(folder)
+    table = demo.run_demo(course, folder)
+
+    after = {
+        p: p.read_bytes() for p in course.rglob("*") if p.is_file() and folder not in p.parents
+    }
+    assert after == before
 
     rows, _ = demo.score_table(folder)
     totals = {row["student"]: row["total"] for row in rows}
