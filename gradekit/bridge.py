@@ -45,6 +45,11 @@ class StudentError(Exception):
             return f"{what} is not written yet: replace raise NotImplementedError() with your code"
         if self.kind == "Timeout":
             return f"{what} did not finish in time ({self.message})"
+        if self.kind == "TypeError" and "only" in self.message and "array" in self.message:
+            return (
+                f"{what} works on single numbers only ({self.message}): use numpy's functions"
+                " (np.exp, np.log), which work on whole arrays, not those of math"
+            )
         if self.kind in ("BrokenConversation", "StoppedAnswering", "NameError"):
             return self.message
         return f"{what} raised {self.kind}: {self.message}".rstrip(": ")

@@ -343,7 +343,7 @@ def failure_message(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-COMPARISONS = (" == ", " != ", " < ", " > ", " <= ", " >= ", " is ", " in ")
+COMPARISONS = (" == ", " != ", " < ", " > ", " <= ", " >= ")
 
 
 def assertion_message(text: str) -> str:
@@ -357,6 +357,10 @@ def assertion_message(text: str) -> str:
     words = [line for line in lines if not line.startswith("assert ")]
     asserted = [line.removeprefix("assert ") for line in lines if line.startswith("assert ")]
     detail = asserted[0] if asserted else ""
-    if detail in ("False", "None", "") or any(op in detail for op in COMPARISONS):
+    if (
+        detail in ("False", "None", "")
+        or detail.startswith("not ")
+        or any(op in detail for op in COMPARISONS)
+    ):
         return "\n".join(words).strip() or (f"assert {detail}" if detail else "a check failed")
     return f"{' '.join(words).strip()}: {detail}" if words else detail

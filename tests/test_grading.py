@@ -32,8 +32,10 @@ from gradekit.variants import (
     CORRECT,
     HOSTILE,
     INTRUDERS,
+    ISOLATION_PAIRS,
     PART1_CHECKS,
     PART2_CHECKS,
+    TRICKS,
     VARIANTS,
 )
 
@@ -108,6 +110,44 @@ def test_each_grade_cell_scores_as_the_variant_predicts(graded_class, max_points
         if got.get(cell) != expected[cell]
     }
     assert wrong == {}, f"{name}: (got, expected) points per grade cell: {wrong}"
+
+
+def total(scores: dict, name: str) -> float:
+    return sum(scores.get(name, {}).values())
+
+
+@pytest.mark.parametrize("trick", [v.name for v in TRICKS])
+def test_no_trick_scores_more_than_its_honest_twin(graded_class, trick):
+    twin = VARIANTS[trick].twin
+    assert twin in VARIANTS, f"{trick} names no honest twin"
+    scores = graded_class.scores
+    assert total(scores, trick) <= total(scores, twin), (trick, scores.get(trick), scores.get(twin))
+
+
+def chained_visible_checks() -> set[str]:
+    """Visible checks that also run other exercises (their first comment says so)."""
+    return {
+        c.id
+        for p in SOURCE.glob("*.ipynb")
+        for c in nbformat.read(p, as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("grade") and "This check also runs your" in c.source
+    }
+
+
+@pytest.mark.parametrize("with_, without, exercise", ISOLATION_PAIRS)
+def test_a_bug_costs_only_its_own_exercise(graded_class, with_, without, exercise):
+    """The same bug, handed in with and without the exercises that build on the buggy
+    function: the same points everywhere but in the buggy exercise's own checks (and the
+    visible checks that say they run it too)."""
+    scores, chained = graded_class.scores, chained_visible_checks()
+    differ = {
+        cell: (scores[with_][cell], scores[without][cell])
+        for cell in scores[with_]
+        if scores[with_][cell] != scores[without].get(cell)
+        and not cell.startswith(exercise)
+        and cell not in chained
+    }
+    assert differ == {}
 
 
 HIDDEN_FAILURES = {
@@ -244,7 +284,8 @@ def test_the_table_has_enough_real_variants():
     assert len(CORRECT) >= 10 and len(BUGGY) >= 30
     assert all(not v.fails for v in CORRECT)
     assert all(v.fails for v in BUGGY)
-    everyone = CORRECT + BUGGY + HOSTILE + INTRUDERS
+    assert len(TRICKS) >= 12 and all(v.twin for v in TRICKS) and len(ISOLATION_PAIRS) >= 8
+    everyone = CORRECT + BUGGY + HOSTILE + INTRUDERS + TRICKS
     assert len(VARIANTS) == len(everyone), "variant names must be unique"
 
 

@@ -77,9 +77,10 @@ def expect_close(what, value, expected, rtol=1e-7, atol=1e-12):
     got, want = verdict.got, verdict.want
     if verdict.problem != "values":
         raise CheckFailed(f"{what}: {verdict}")
+    hint = diagnosis(got, want, rtol, atol)
     if want.size == 1:
-        raise CheckFailed(f"{what}: expected {want.item()!r}, got {got.item()!r}")
-    raise CheckFailed(f"{what}: expected\n{want}\ngot\n{got}")
+        raise CheckFailed(f"{what}: expected {want.item()!r}, got {got.item()!r}{hint}")
+    raise CheckFailed(f"{what}: expected\n{want}\ngot\n{got}{hint}")
 
 
 class Comparison:
@@ -100,6 +101,8 @@ class Comparison:
         if self.got.shape != self.want.shape:
             self.problem = "shape"
             self.reason = f"expected shape {self.want.shape}, got {self.got.shape}"
+            if self.got.size == self.want.size:
+                self.reason += ": a transposed matrix, or a reshape or broadcast gone wrong?"
         elif not np.isfinite(self.got).all():
             self.problem, self.reason = "finite", "got non-finite values (nan or inf)"
         else:
@@ -111,13 +114,33 @@ class Comparison:
                 self.reason = (
                     f"{self.wrong} of {self.want.size} values differ from the reference "
                     f"(largest error {self.largest:.3g})"
-                )
+                ) + diagnosis(self.got, self.want, rtol, atol)
 
     def __bool__(self):
         return not self.reason
 
     def __repr__(self):
         return self.reason or "matches"
+
+
+def diagnosis(got, want, rtol=1e-7, atol=1e-12):
+    """What numbers off from the expected ones show, if they show a common mistake:
+    the opposite sign, a constant factor, a transposed square matrix ("" otherwise)."""
+    scale = atol + rtol * np.abs(want)
+    if np.abs(want).max(initial=0) <= atol:
+        return ""
+    if (np.abs(got + want) <= scale).all():
+        return "; it has the opposite sign (a missing minus, or a step the wrong way?)"
+    if want.size < 2:
+        return ""  # any two numbers differ by a factor: only arrays can show one
+    if want.ndim == 2 and want.shape[0] == want.shape[1] > 1 and (np.abs(got.T - want) <= scale).all():
+        return "; it is the transpose of what is expected"
+    big = np.abs(want) > 1e-8 * np.abs(want).max()
+    ratios = got[big] / want[big]
+    factor = float(np.median(ratios)) if ratios.size else 1.0
+    if abs(factor - 1) > 1e-3 and (np.abs(got - factor * want) <= 1e3 * scale + 1e-9 * np.abs(want)).all():
+        return f"; it is off by a constant factor of {factor:.3g} (a missing 2/m, or a sum for a mean?)"
+    return ""
 
 
 def matches(got, want, rtol=1e-7, atol=1e-12):

@@ -40,9 +40,15 @@ def predict_samples(inputs, a, b):
 
 def log_likelihood_loss(a, b, x, y):
     """-(1/N) sum[y ln p(x) + (1 - y) ln(1 - p(x))] (y, not x, in front of the logs)."""
+    return weighted_log_likelihood_loss(a, b, x, y)
+
+
+def weighted_log_likelihood_loss(a, b, x, w):
+    """-(1/N) sum[w ln p(x) + (1 - w) ln(1 - p(x))]: the loss for w = y, the slides' typo
+    for w = x (what a loss written from the slides computes)."""
     p = logistic_regression(x, a, b)
-    y = np.asarray(y, dtype=float)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    w = np.asarray(w, dtype=float)
+    return float(-np.mean(w * np.log(p) + (1 - w) * np.log(1 - p)))
 
 
 def chest_sizes(rng, n):
@@ -119,6 +125,15 @@ def gradients(net, inputs, outputs):
         "W2": (2 / m) * hidden.T @ epsilon,
         "b2": (2 / m) * epsilon.sum(axis=0, keepdims=True),
     }
+
+
+def gradient_of_W1_after_W2(params, inputs, outputs, alpha):
+    """The gradient of W1 through W2 already updated: what a backward gets that updates W2
+    before computing dL/dZ1 = epsilon W2^T."""
+    net, inputs = network(params), np.asarray(inputs, dtype=float)
+    epsilon = forward(net, inputs) - np.asarray(outputs, dtype=float).reshape(len(inputs), -1)
+    updated = net.W2 - alpha * gradients(net, inputs, outputs)["W2"]
+    return (2 / len(inputs)) * inputs.T @ (epsilon @ updated.T)
 
 
 def backward(net, inputs, outputs, alpha=1e-5):
