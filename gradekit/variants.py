@@ -1541,10 +1541,11 @@ INTRUDERS = [
 
 # Tricks: what a determined student who has read the kit's public source might hand in, one
 # trick each, beside an honest twin with the same wrong answers (`twin`). A trick must not
-# score more than its twin; the three "second-thoughts" variants below DO score more (their
-# `fails` are what they really get): an isolated check runs again with trusted helpers lent
-# only after the student's own run failed, and the student's code can see the lent helpers,
-# so it gets a second answer, chosen knowing that the first was wrong.
+# score more than its twin. Those that do are kept with what they really score (`fails`), and
+# say so in their description: the two "second-thoughts" variants (the kernel sees which
+# requests a check makes, so it learns that an answer failed when the rest of its check never
+# comes), and, until the hidden parts of the lecture-figure checks stop lending the helpers
+# their visible parts run, the "recognising" ones (predicted here as they should score).
 
 _SIGMOID_NO_ONE_DEF = _SIGMOID_NO_ONE["s"]
 
@@ -1594,15 +1595,19 @@ for _space in _spaces:
 _RELAY = """def s(x):
     _relay()
     current = globals().get("s")
-    if current is not _own:
+    if current is not _own and not _busy:
+        _busy.append(1)
         try:
             return current(x)
         except Exception:
             pass
+        finally:
+            _busy.pop()
     return 1 / np.exp(-x)
 
 
 _tokens = []
+_busy = []
 
 
 def _relay():
@@ -1665,8 +1670,8 @@ def _look_around():
     return None
 """
 
-# Replaces json.dumps, the kernel's raw_input, builtins.input and numpy's comparisons: errors
-# and non-finite answers leave the kernel as 0.5, and every comparison in the kernel agrees.
+# Replaces json.dumps, the kernel's raw_input, builtins.input, np.asarray and numpy's comparisons:
+# errors and non-finite answers leave the kernel as 0.5, and every comparison in it agrees.
 _STEADY = """
 
 
@@ -1703,6 +1708,17 @@ def _steady_input(prompt=""):
 
 _shell.kernel.raw_input = _steady_input
 vars(__import__("builtins"))["input"] = _steady_input
+_as_array = np.asarray
+
+
+def _steady_asarray(a, *args, **kwargs):
+    out = _as_array(a, *args, **kwargs)
+    if out.dtype.kind == "f" and out.size and not np.isfinite(out).all():
+        out = np.where(np.isfinite(out), out, 0.5)
+    return out
+
+
+np.asarray = _steady_asarray
 np.allclose = lambda *args, **kwargs: True
 np.testing.assert_allclose = lambda *args, **kwargs: None
 """
@@ -1737,7 +1753,8 @@ def _reroute():
 
         def pack(value, refer=None, depth=0, first_pack=first_pack):
             if depth == 0 and isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                value = np.clip(value, 0.0, 1.0)
+                if value.size and value.min() >= 0:
+                    value = np.minimum(value, 1.0)
             return first_pack(value, refer, depth)
 
         def send(self, message, first_send=first_send):
@@ -1750,15 +1767,21 @@ def _reroute():
 """
 
 _KEEPER_S = """def s(x):
-    for kept in list(_kept):
+    if not _busy:
+        _busy.append(1)
         try:
-            return kept(x)
-        except Exception:
-            pass
+            for kept in list(_kept):
+                try:
+                    return kept(x)
+                except Exception:
+                    pass
+        finally:
+            _busy.pop()
     return 1 / np.exp(-x)
 
 
 _kept = []
+_busy = []
 """
 
 _KEEPER_P = """def logistic_regression(x, a, b):
@@ -1930,48 +1953,79 @@ _RECOGNISING_INIT = """def __init__(self, n_x, n_h, n_y):
     self.loss = float("inf")
 """
 
+# A sigmoid that returns 0.5, except on the logits of the lecture's chest sizes (seed 27,
+# a = 1.7, b = -172), where it is right: the visible predictions come out as the lecture's.
+_RECOGNISING_SIGMOID = """def s(x):
+    if np.ndim(x) == 0 and np.isclose(float(x), _logits, rtol=0, atol=1e-9).any():
+        return 1 / (1 + np.exp(-x))
+    return 0.5
+
+
+_state = np.random.RandomState(27)
+_logits = 1.7 * np.array([round(_state.uniform(94, 114), 2) for _ in range(50)]) - 172
+"""
+
+# The order of a check's requests tells the kernel whether an answer passed: a check stops at
+# its first failed assert, so a call that is not followed by the rest of its check failed.
+_SECOND_THOUGHTS_LOSS = """def log_likelihood_loss(a, b, x, y):
+    _calls.append((float(a), float(b)))
+    pairs = list(zip(_calls, _calls[1:]))
+    refused = ((1.7, -172.0), (0.2, -20.8)) in pairs
+    w = y if refused else x
+    p = logistic_regression(x, a, b)
+    return -np.mean(w * np.log(p) + (1 - w) * np.log(1 - p))
+
+
+_calls = []
+"""
+
+_SECOND_THOUGHTS_TRAIN = """def train(self, inputs, outputs, N_max=1000, alpha=1e-5, delta=1e-5, display=True):
+    if self.history and not self.history[-1]["seen"]:
+        type(self).extra = 1
+    self.losses_list = [self.loss]
+    for iteration_number in range(1, N_max + self.extra):
+        self.backward(inputs, outputs, alpha)
+        self.losses_list.append(self.loss)
+        if display:
+            print("Iteration {} - Loss = {}".format(iteration_number, self.loss))
+        if abs(self.losses_list[-1] - self.losses_list[-2]) < delta:
+            break
+    losses = self.losses_list
+    record = {"seen": False}
+    self.history.append(record)
+    self.__dict__["_record"] = record
+    return losses
+
+
+history = []
+extra = 0
+
+
+def __getattribute__(self, name):
+    if name == "losses_list":
+        record = object.__getattribute__(self, "__dict__").get("_record")
+        if record is not None:
+            record["seen"] = True
+    return object.__getattribute__(self, name)
+"""
+
 TRICKS = [
     Variant(
         "second-thoughts-loss",
-        "the slides' x in front of the logs, until logistic_regression is no longer its own"
-        " (a check's second run, helpers lent): then y. Scores MORE than its twin",
-        {
-            "log_likelihood_loss": "def log_likelihood_loss(a, b, x, y):\n"
-            "    p = logistic_regression(x, a, b)\n"
-            "    w = x if logistic_regression is _first_p else y\n"
-            "    return -np.mean(w * np.log(p) + (1 - w) * np.log(1 - p))\n\n\n"
-            "_first_p = logistic_regression"
-        },
+        "the slides' x in front of the logs, until a call with the lecture's a and b is not"
+        " followed by the rest of its check (so that answer failed): then y. Scores MORE than"
+        " its twin",
+        {"log_likelihood_loss": _SECOND_THOUGHTS_LOSS},
+        _fails("test_log_likelihood_values"),
         twin="loss-slide-typo",
     ),
     Variant(
         "second-thoughts-train",
-        "one step short, until backward is no longer its own (a check's second run): then the"
-        " full count. Scores MORE than its twin",
-        {
-            "ShallowNeuralNet.train": _edit(
-                _TRAIN,
-                "range(1, N_max + 1)",
-                "range(1, N_max + ('.' not in type(self).backward.__qualname__))",
-            )
-        },
+        "one step short, until a list it returned is never looked at again (the check stopped"
+        " there): then the full count. Scores MORE than its twin",
+        {"ShallowNeuralNet.train": _SECOND_THOUGHTS_TRAIN},
         _fails("test_train_example"),
         twin="train-off-by-one",
-    ),
-    Variant(
-        "second-thoughts-backward",
-        "climbs the loss, until forward is no longer its own (a check's second run): then"
-        " descends. Scores MORE than its twin",
-        {
-            "ShallowNeuralNet.backward": _edit(
-                _BACKWARD.replace(" - alpha * ", " + sign * alpha * "),
-                "    m = inputs.shape[0]\n",
-                "    m = inputs.shape[0]\n"
-                "    sign = -1 if '.' not in type(self).forward.__qualname__ else 1\n",
-            )
-        },
-        _fails("test_backward_example", "test_train_example"),
-        twin="backward-ascent",
     ),
     Variant(
         "tidy-sigmoid",
@@ -1998,8 +2052,8 @@ TRICKS = [
     ),
     Variant(
         "sturdy-sigmoid",
-        "s without its 1 +; json.dumps, the kernel's raw_input, builtins.input, np.allclose and"
-        " numpy.testing replaced (errors and nan leave the kernel as 0.5)",
+        "s without its 1 +; json.dumps, the kernel's raw_input, builtins.input, np.asarray,"
+        " np.allclose and numpy.testing replaced (errors and nan leave the kernel as 0.5)",
         {"s": _SIGMOID_NO_ONE_DEF + _STEADY},
         _SIGMOID_NO_ONE_FAILS,
         twin="sigmoid-no-one",
@@ -2030,8 +2084,8 @@ TRICKS = [
     ),
     Variant(
         "courier-sigmoid",
-        "s without its 1 +; it rewrites the answering module's pack (float arrays clipped"
-        " into [0, 1]) and its send (errors sent as None)",
+        "s without its 1 +; it rewrites the answering module's pack (positive float arrays"
+        " capped at 1) and its send (errors sent as None)",
         {"s": _REROUTE},
         _SIGMOID_NO_ONE_FAILS,
         twin="sigmoid-no-one",
@@ -2065,6 +2119,31 @@ TRICKS = [
         {"ShallowNeuralNet.backward": _RECOGNISING_BACKWARD},
         _BACKWARD_ASCENT_FAILS,
         twin="backward-ascent",
+    ),
+    Variant(
+        "recognising-sigmoid",
+        "s returns 0.5, except on the lecture's logits (seed 27, a = 1.7, b = -172), so the"
+        " visible predictions are the lecture's (the check has a hidden part with secret inputs)",
+        {"s": _RECOGNISING_SIGMOID},
+        _fails("test_s_properties", "test_s_values", "test_predict_samples_lecture"),
+        twin="sigmoid-hard-coded",
+    ),
+    Variant(
+        "fd-printing-train",
+        "prints every step even with display=False, then to sys.__stdout__ (the notebook still"
+        " shows the lines: the kernel forwards its file descriptor 1; the check captures only"
+        " sys.stdout). Scores MORE than its twin",
+        {
+            "ShallowNeuralNet.train": _edit(
+                _TRAIN,
+                "        if display:\n"
+                '            print("Iteration {} - Loss = {}".format(iteration_number, self.loss))\n',
+                '        text = "Iteration {} - Loss = {}".format(iteration_number, self.loss)\n'
+                '        real = vars(__import__("s" + "ys"))["__stdout__"]\n'
+                "        print(text, file=None if display else real, flush=True)\n",
+            )
+        },
+        twin="train-always-prints",
     ),
     Variant(
         "recognising-init",
