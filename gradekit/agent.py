@@ -21,7 +21,9 @@ import base64
 import contextlib
 import io
 import json
+import os
 import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -43,7 +45,7 @@ def pack(value, refer=None, depth=0):
     if isinstance(value, float):
         return {"float": repr(float(value))}
     if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in ARRAY_KINDS:
-        array = np.ascontiguousarray(np.asarray(value).view(np.ndarray))
+        array = np.asarray(value).view(np.ndarray).copy(order="C")  # 0-d stays 0-d
         return {
             "array": base64.b64encode(array.tobytes()).decode("ascii"),
             "dtype": array.dtype.str,
@@ -180,8 +182,9 @@ class Agent:
         if op == "call":
             args = unpack(request["args"], self.resolve)
             kwargs = unpack(request["kwargs"], self.resolve)
-            printed = io.StringIO()
-            with contextlib.redirect_stdout(printed) if request.get("capture") else _nothing():
+            if not request.get("capture"):
+                return {"value": pack(target(*args, **kwargs), self.refer)}
+            with _printed() as printed:
                 value = target(*args, **kwargs)
             return {"value": pack(value, self.refer), "printed": printed.getvalue()[:100_000]}
         raise ValueError(f"unknown request {op!r}")
@@ -207,7 +210,7 @@ class Agent:
         """A function lent by the grader. It holds no code of its own: it first runs the
         student's own function (for what that keeps on the instance; its result and errors
         are ignored), then asks the grader for the result and for the attributes to set."""
-        agent = self
+        agent, running = self, []
 
         def lent(*args, **kwargs):
             message = {"lent": name, "token": token, "kwargs": pack(kwargs, agent.refer)}
@@ -218,11 +221,14 @@ class Agent:
                 instance, rest = None, args
             message["args"] = pack(list(rest), agent.refer)
             result = None
-            if own is not None:
+            if own is not None and not running:  # not when the student's own calls it back
+                running.append(True)
                 try:
                     result = own(*args, **kwargs)
-                except Exception:
+                except BaseException:  # noqa: B036 - whatever it raises, the lent one answers
                     result = None
+                finally:
+                    running.pop()
             while True:
                 reply = agent.send(message)
                 if "refused" in reply:
@@ -276,8 +282,34 @@ def _put(owner, attribute, value):
 
 
 @contextlib.contextmanager
-def _nothing():
-    yield
+def _printed():
+    """Everything printed meanwhile, through sys.stdout, sys.stderr or straight to the file
+    descriptors 1 and 2."""
+    text = io.StringIO()
+    with tempfile.TemporaryFile() as raw:
+        saved = [os.dup(1), os.dup(2)]
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os.dup2(raw.fileno(), 1)
+        os.dup2(raw.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
+                yield text
+                for stream in (sys.__stdout__, sys.__stderr__):
+                    try:
+                        stream.flush()
+                    except Exception:
+                        pass
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for descriptor in saved:
+                os.close(descriptor)
+            raw.seek(0)
+            text.write(raw.read(100_000).decode("utf-8", "replace"))
 
 
 def _message(error):

@@ -21,6 +21,7 @@ messages, which nbgrader scores as zero. One pytest session serves a whole noteb
 
 import ast
 import builtins
+import hashlib
 import importlib.util
 import os
 import symtable
@@ -73,7 +74,11 @@ class Judge:
         coursedir = CourseDirectory(config=executor.config)
         assignment = info.get("assignment", "")
         self.source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
-        self.parts = (str(info.get("student", "")), str(info.get("notebook", "")))
+        self.parts = (
+            str(info.get("student", "")),
+            str(info.get("notebook", "")),
+            answers_digest(nb),
+        )
         self.secret = course_secret(coursedir.course_id)
         self.fixtures = student_fixtures(self, nb)
         self.bridge = None
@@ -133,12 +138,15 @@ class Judge:
             "np": np,
         }
         try:
-            code = compile_check(cell.source, grade_id, self.session.config)
-        except SyntaxError as error:
-            self.failures["syntax"] = f"this check cell cannot run: {error}"
+            definitions, statements = compile_check(cell.source, grade_id, self.session.config)
+            exec(definitions, namespace)  # imports and the tests: trusted code, no kernel call
+        except Exception as error:
+            self.failures["cell"] = f"this check cell cannot run: {type(error).__name__}: {error}"
         else:
             top = pytest.Function.from_parent(
-                parent, name="cell", callobj=lambda: self.run_cell(code, cell.source, namespace)
+                parent,
+                name="cell",
+                callobj=lambda: self.run_cell(statements, cell.source, namespace),
             )
             self.run_item(top)
             if not self.gone:
@@ -278,6 +286,13 @@ def student_fixtures(judge: Judge, nb: NotebookNode):
     return plugin
 
 
+def answers_digest(nb: NotebookNode) -> str:
+    """A digest of the student's answers: a regrade of the same answers draws the same
+    inputs, a resubmission new ones (so inputs seen in feedback are no use later)."""
+    answers = [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    return hashlib.sha256("\0".join(answers).encode()).hexdigest()
+
+
 def test_arguments(source: str) -> set[str]:
     """The argument names of the test functions a cell defines."""
     try:
@@ -308,11 +323,22 @@ def free_names(source: str) -> set[str]:
     return read - bound
 
 
-def compile_check(source: str, grade_id: str, config):
-    """The cell's code, its asserts rewritten by pytest to explain their failures."""
+DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+
+
+def compile_check(source: str, grade_id: str, config) -> tuple:
+    """The cell's code, its asserts rewritten by pytest to explain their failures, in two
+    parts: its imports and definitions, then its other statements (the visible check). Every
+    test of the cell then runs whatever the visible check finds: which requests reach the
+    kernel never depends on a verdict."""
     tree = ast.parse(source)
     rewrite_asserts(tree, source.encode(), f"<grade cell {grade_id}>", config)
-    return compile(tree, f"<grade cell {grade_id}>", "exec")
+    parts = (
+        [node for node in tree.body if isinstance(node, DEFINITIONS)],
+        [node for node in tree.body if not isinstance(node, DEFINITIONS)],
+    )
+    name = f"<grade cell {grade_id}>"
+    return tuple(compile(ast.Module(body=part, type_ignores=[]), name, "exec") for part in parts)
 
 
 _MODULES: dict = {}

@@ -1,8 +1,9 @@
 """The course secret behind grading-time inputs.
 
 Hidden checks draw their inputs from a random generator seeded with
-HMAC-SHA256(secret, student, notebook, check): a regrade draws the same inputs, another
-student different ones, and nobody without the secret can predict them. The secret is a file
+HMAC-SHA256(secret, student, notebook, answers, check): a regrade draws the same inputs,
+another student (or a resubmission with other answers) different ones, and nobody without the
+secret can predict them. The secret is a file
 of 64 random hex digits, made on first use, kept outside the repository and outside every
 grading kernel (the sandbox shows a kernel no home folder):
 
@@ -44,6 +45,6 @@ def course_secret(course_id: str) -> bytes:
 
 
 def seed_for(secret: bytes, *parts: str) -> int:
-    """A 128-bit seed for these parts (student, notebook, check, test)."""
+    """A 128-bit seed for these parts (student, notebook, answers, test)."""
     digest = hmac.new(secret, "\0".join(parts).encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:16], "big")
