@@ -592,8 +592,13 @@ _STEP_CHECKS = (
 # A sigmoid without its "1 +", shared by the variants that hand it in beside other damage;
 # the visible checks of logistic_regression and of the loss run it too.
 _SIGMOID_NO_ONE = {"s": "def s(x):\n    return 1 / np.exp(-x)"}
+# The visible check of predict_samples passes by chance on the lecture's 50 chest sizes; its
+# hidden part (1000 sizes drawn at grading time) does not.
 _SIGMOID_NO_ONE_FAILS = _fails(
-    *_S_CHECKS, "test_logistic_regression_boundary", "test_log_likelihood_coin_flip"
+    *_S_CHECKS,
+    "test_logistic_regression_boundary",
+    "test_predict_samples_lecture",
+    "test_log_likelihood_coin_flip",
 )
 
 _FORWARD_NO_B1 = "def forward(self, inputs):\n    return np.matmul(np.matmul(inputs, self.W1), self.W2) + self.b2"
@@ -725,7 +730,8 @@ BUGGY = [
             "1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, "
             "0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1]"
         },
-        _fails("test_predict_samples_values"),
+        # the visible check's lecture figures pass, its hidden part on other data does not
+        _fails("test_predict_samples_lecture", "test_predict_samples_values"),
     ),
     Variant(
         "loss-slide-typo",
@@ -1541,11 +1547,10 @@ INTRUDERS = [
 
 # Tricks: what a determined student who has read the kit's public source might hand in, one
 # trick each, beside an honest twin with the same wrong answers (`twin`). A trick must not
-# score more than its twin. Those that do are kept with what they really score (`fails`), and
-# say so in their description: the two "second-thoughts" variants (the kernel sees which
-# requests a check makes, so it learns that an answer failed when the rest of its check never
-# comes), and, until the hidden parts of the lecture-figure checks stop lending the helpers
-# their visible parts run, the "recognising" ones (predicted here as they should score).
+# score more than its twin. "second-thoughts-train" switches to the right count once it sees
+# a check that never reads losses_list back: a marker of the public checks' code, not of a
+# verdict, so it learns nothing it did not know; the points it keeps are those of the correct
+# train it carries, and its twin is the model.
 
 _SIGMOID_NO_ONE_DEF = _SIGMOID_NO_ONE["s"]
 
@@ -2013,19 +2018,20 @@ TRICKS = [
     Variant(
         "second-thoughts-loss",
         "the slides' x in front of the logs, until a call with the lecture's a and b is not"
-        " followed by the rest of its check (so that answer failed): then y. Scores MORE than"
-        " its twin",
+        " followed by the rest of its check (so that answer failed): then y (checks make"
+        " every call before their first verdict: it never switches)",
         {"log_likelihood_loss": _SECOND_THOUGHTS_LOSS},
-        _fails("test_log_likelihood_values"),
+        _fails("test_log_likelihood_values", "test_log_likelihood_prefers_true_labels"),
         twin="loss-slide-typo",
     ),
     Variant(
         "second-thoughts-train",
-        "one step short, until a list it returned is never looked at again (the check stopped"
-        " there): then the full count. Scores MORE than its twin",
+        "one step short, until a list it returned is never looked at again: then the full"
+        " count (checks read what they need before any verdict, so the switch follows the"
+        " checks' code, not a failure: it scores as the correct train it carries, no more)",
         {"ShallowNeuralNet.train": _SECOND_THOUGHTS_TRAIN},
         _fails("test_train_example"),
-        twin="train-off-by-one",
+        twin="model",
     ),
     Variant(
         "tidy-sigmoid",
@@ -2131,8 +2137,8 @@ TRICKS = [
     Variant(
         "fd-printing-train",
         "prints every step even with display=False, then to sys.__stdout__ (the notebook still"
-        " shows the lines: the kernel forwards its file descriptor 1; the check captures only"
-        " sys.stdout). Scores MORE than its twin",
+        " shows the lines: the kernel forwards its file descriptor 1; the check captures the"
+        " file descriptors too)",
         {
             "ShallowNeuralNet.train": _edit(
                 _TRAIN,
@@ -2143,6 +2149,7 @@ TRICKS = [
                 "        print(text, file=None if display else real, flush=True)\n",
             )
         },
+        _fails("test_train_display"),
         twin="train-always-prints",
     ),
     Variant(
