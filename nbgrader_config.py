@@ -1,22 +1,5 @@
 """nbgrader settings for the W1-S3 course; every nbgrader command run in this folder reads them."""
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (
-    AssignLatePenalties,
-    ClearOutput,
-    DeduplicateIds,
-    GetGrades,
-    IgnorePattern,
-    LimitOutput,
-    OverwriteCells,
-    OverwriteKernelspec,
-    SaveAutoGrades,
-)
-
-from gradekit.execute import ResilientExecute
-from gradekit.feedback import HideHiddenTests
-from gradekit.metadata import CheckCellMetadata
-
 c = get_config()  # noqa: F821
 
 c.CourseDirectory.course_id = "dl-w1s3"
@@ -42,21 +25,22 @@ c.IgnorePattern.pattern = r"RuntimeWarning"
 # private copy of the student's folder, under resource limits (see README, "The sandbox"):
 # c.GradingKernelManager.sandbox = False  # a trusted run, without the sandbox
 # c.GradingKernelManager.memory = 4 * 2**30  # also .file_size, .cpu_seconds, .processes
+# (Names, not classes: the formgrader can then show this configuration.)
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput,
-    DeduplicateIds,
-    OverwriteKernelspec,
-    OverwriteCells,
-    CheckCellMetadata,
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "gradekit.metadata.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    ResilientExecute,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    LimitOutput,
-    SaveAutoGrades,
-    AssignLatePenalties,
-    CheckCellMetadata,
+    "gradekit.execute.ResilientExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "gradekit.metadata.CheckCellMetadata",
 ]
 
 # Validate each notebook once, after all preprocessors, rather than after every one of them.
@@ -78,7 +62,11 @@ c.OverwriteCells.add_missing_cells = True
 c.Execute.iopub_timeout = 60
 
 # Feedback says which checks failed and why, never the hidden checks' code.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "gradekit.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
 
 # Canvas "Download Submissions" zip (`nbgrader zip_collect w1s3`): see README,
 # "Submissions from Canvas".

@@ -90,15 +90,15 @@ def format_table(rows: list[dict], maxima: dict[str, float]) -> str:
     )
 
 
-def run_demo(course: Path, into: Path) -> str:
+def run_demo(origin: Path, into: Path) -> str:
     """Release, hand in, autograde, feedback and export for the demo class, in a fresh copy
-    (`into`) of the course's source and config: the course itself is left as it is.
+    (`into`) of the source and config of the course folder `origin`, which is left as it is.
     Returns the score table."""
     course_dir = Path(into).resolve()
     shutil.rmtree(course_dir, ignore_errors=True)
     course_dir.mkdir(parents=True)
-    shutil.copytree(Path(course) / "source", course_dir / "source")
-    shutil.copy(Path(course) / "nbgrader_config.py", course_dir)
+    shutil.copytree(Path(origin) / "source", course_dir / "source")
+    shutil.copy(Path(origin) / "nbgrader_config.py", course_dir)
     print(f"[1/6] nbgrader generate_assignment: source/{ASSIGNMENT} -> release/{ASSIGNMENT}")
     course.nbgrader(course_dir, "generate_assignment", ASSIGNMENT, "--force")
     print(f"[2/6] nbgrader db student import {ROSTER.name} ({_count_rows(ROSTER)} students)")

@@ -11,6 +11,7 @@ import re
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import List, Unicode
 
 HIDDEN_REGION = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[^\n]*", re.DOTALL)
 HIDDEN_NOTE = "# (hidden checks: their code is not shown)"
@@ -20,6 +21,9 @@ QUOTE_NOTE = "(output not shown: it quotes the hidden checks)\n"
 class HideHiddenTests(NbGraderPreprocessor):
     """Remove hidden test code from grade cells, tracebacks that would quote it, and any
     output that quotes it."""
+
+    # nbconvert configures this for every preprocessor of the exporter; accepted, unused
+    display_data_priority = List(Unicode()).tag(config=True)
 
     def preprocess(self, nb, resources):
         self.hidden = hidden_lines(nb)

@@ -131,8 +131,12 @@ def diagnosis(got, want, rtol=1e-7, atol=1e-12):
         return ""
     if (np.abs(got + want) <= scale).all():
         return "; it has the opposite sign (a missing minus, or a step the wrong way?)"
-    if want.size < 2:
-        return ""  # any two numbers differ by a factor: only arrays can show one
+    if want.size < 2:  # any two numbers differ by a factor: only a whole one says something
+        factor = float(got.item() / want.item())
+        whole = factor if abs(factor) >= 1 else 1 / factor
+        if abs(whole) >= 2 and abs(whole - round(whole)) < 1e-9 * abs(whole):
+            return f"; it is off by a factor of {factor:.3g} (a missing 2/m, or a sum for a mean?)"
+        return ""
     if want.ndim == 2 and want.shape[0] == want.shape[1] > 1 and (np.abs(got.T - want) <= scale).all():
         return "; it is the transpose of what is expected"
     big = np.abs(want) > 1e-8 * np.abs(want).max()
