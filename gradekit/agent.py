@@ -122,6 +122,7 @@ class Agent:
         self.namespace = namespace  # the notebook's globals
         self.ask = ask  # input(): one round trip to the grader
         self.objects = {}  # reference number -> object kept here
+        self.own_running = False  # a lent method is running the student's own
 
     def refer(self, value):
         number = len(self.objects) + 1
@@ -163,6 +164,10 @@ class Agent:
 
     def run(self, request):
         op = request["op"]
+        if op == "batch":  # attributes set meanwhile, then the request that needs them
+            for part in request["requests"][:-1]:
+                self.run(part)
+            return self.run(request["requests"][-1])
         if op == "lookup":
             found = {
                 name: self.namespace[name] for name in request["names"] if name in self.namespace
@@ -198,7 +203,7 @@ class Agent:
             for name in lend:
                 holder, _, attribute = name.rpartition(".")
                 owner = self.namespace[holder] if holder else self.namespace
-                own = None if pure else _lookup(owner, attribute)
+                own = None if pure or not holder else _lookup(owner, attribute)
                 saved.append((owner, attribute, _get(owner, attribute)))
                 _put(owner, attribute, self.stub(name, token, own))
             yield
@@ -207,12 +212,15 @@ class Agent:
                 _put(owner, attribute, old)
 
     def stub(self, name, token, own):
-        """A function lent by the grader. It holds no code of its own: it first runs the
-        student's own function (for what that keeps on the instance; its result and errors
-        are ignored), then asks the grader for the result and for the attributes to set."""
-        agent, running = self, []
+        """A function lent by the grader. It holds no code of its own. A lent method first
+        runs the student's own (for what that keeps on the instance; its result and errors
+        are ignored, and the helpers it calls are the student's own), then asks the grader for
+        the result and for the attributes to set."""
+        agent = self
 
         def lent(*args, **kwargs):
+            if agent.own_running and own is not None:  # inside a student's own method
+                return own(*args, **kwargs)
             message = {"lent": name, "token": token, "kwargs": pack(kwargs, agent.refer)}
             if "." in name:  # a method: its instance's data goes along, by value
                 instance, rest = args[0], args[1:]
@@ -221,14 +229,14 @@ class Agent:
                 instance, rest = None, args
             message["args"] = pack(list(rest), agent.refer)
             result = None
-            if own is not None and not running:  # not when the student's own calls it back
-                running.append(True)
+            if own is not None and not agent.own_running:
+                agent.own_running = True
                 try:
                     result = own(*args, **kwargs)
                 except BaseException:  # noqa: B036 - whatever it raises, the lent one answers
                     result = None
                 finally:
-                    running.pop()
+                    agent.own_running = False
             while True:
                 reply = agent.send(message)
                 if "refused" in reply:

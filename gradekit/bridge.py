@@ -80,8 +80,9 @@ class Remote:
         return self._bridge.request({"op": "getattr", "target": {"ref": self._ref}, "name": name})
 
     def __setattr__(self, name: str, value) -> None:
+        # sent with the next request (an error in it is that request's error)
         message = {"op": "setattr", "target": {"ref": self._ref}, "name": name}
-        self._bridge.request({**message, "value": self._bridge.pack(value)})
+        self._bridge.pending.append({**message, "value": self._bridge.pack(value)})
 
     def __repr__(self) -> str:
         return self._text
@@ -122,21 +123,29 @@ class Bridge:
         self.lent: dict = {}  # name -> trusted function, while a check lends them
         self.token = None
         self.pure = False
+        self.pending: list[dict] = []  # attributes to set before the next request
         self.interrupted = False
         self.installed = False  # the agent is sent to each kernel once
 
     # -- the conversation --------------------------------------------------------------
 
     def open(self) -> None:
-        """Start the kernel's serve() (once per grade cell)."""
+        """Start the kernel's serve()."""
         code = SERVE if self.installed else INSTALL.format(source=AGENT_SOURCE) + SERVE
         self.serving = self.client.execute(code, silent=True, store_history=False, allow_stdin=True)
         self.installed = True
         if self._next() != {"ready": True}:
             raise StudentError("BrokenConversation", "the kernel did not start answering checks")
 
+    def flush(self) -> None:
+        """Set the attributes still waiting for a request."""
+        if self.pending:
+            self.request({"op": "lookup", "names": []})
+
     def close(self) -> None:
-        """End the kernel's serve(), so that the notebook's next cell can run."""
+        """End the kernel's serve(), so that the notebook's next cell can run (grade cells
+        in a row share one)."""
+        self.pending = []
         if self.serving is None:
             return
         self.client.input(json.dumps({"end": True}))
@@ -213,6 +222,8 @@ class Bridge:
     def _exchange(self, message: dict, what: str = "") -> tuple:
         if self.serving is None:
             self.open()
+        if self.pending:
+            message, self.pending = {"op": "batch", "requests": [*self.pending, message]}, []
         if self.lent:
             message = {**message, "lend": sorted(self.lent), "token": self.token, "pure": self.pure}
         self.client.input(json.dumps(message))

@@ -20,7 +20,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from .bridge import Bridge, KernelGone
+from .bridge import Bridge, KernelGone, StudentError
 from .judge import Judge, JudgeAgain, is_judged
 from .kernel import GradingKernelManager
 
@@ -54,7 +54,9 @@ class ResilientExecute(Execute):
                         if is_judged(nb.cells[index]):
                             judge.judge(nb.cells[index], bridge)
                         else:
+                            close_quietly(bridge)  # the kernel runs the student's cell
                             self.preprocess_cell(nb.cells[index], self.resources, index)
+                    close_quietly(bridge)
                     start = len(nb.cells)
                 except JudgeAgain:
                     start = index
@@ -79,6 +81,15 @@ class ResilientExecute(Execute):
             except DeadKernelError:
                 self.task_poll_for_reply.cancel()
                 return
+
+
+def close_quietly(bridge: Bridge) -> None:
+    """End the checks' conversation with the kernel; a kernel that died meanwhile is found
+    by the next cell."""
+    try:
+        bridge.close()
+    except (KernelGone, StudentError):
+        pass
 
 
 def record_death(cell: NotebookNode) -> None:
