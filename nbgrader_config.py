@@ -6,7 +6,13 @@ c.CourseDirectory.course_id = "dl-w1s3"
 
 # The hidden checks' reference math (source/<assignment>/reference.py) is never released,
 # nor taken from a student's submission.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "reference.py"]
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "reference.py",
+]
 
 # The stub students see in place of each solution block.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
