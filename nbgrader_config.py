@@ -60,6 +60,10 @@ c.Execute.timeout = 15
 # for it to shut down gracefully (about 0.4 s per notebook).
 c.Execute.shutdown_kernel = "immediate"
 
+# A cell's printed output is kept as one stream per channel, however the kernel happened to
+# split it: a regrade gives byte-identical notebooks.
+c.Execute.coalesce_streams = True
+
 # A graded cell a student deleted is put back from the gradebook (and scores as it runs).
 c.OverwriteCells.add_missing_cells = True
 
