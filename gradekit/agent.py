@@ -9,8 +9,8 @@ the student's objects and answers with their results *by value*: numbers, string
 tuples, dicts and numeric numpy arrays as raw bytes. Anything else (a function, a network, a
 class) stays in the kernel and is answered by a numbered reference.
 
-The grader decodes answers with `unpack(..., strict=True)`: plain data only, never a pickle,
-never an object of the student's. The same module encodes what the grader sends.
+The grader decodes answers with `unpack`: plain data only, every size and type checked, never a
+pickle, never an object of the student's. The same functions encode and decode both ways.
 
 Functions the grader lends for one check (a known-good `s` while it checks
 `logistic_regression`) are stubs here: they hold no reference code and ask the grader for each
@@ -61,9 +61,9 @@ def pack(value, refer=None, depth=0):
     return refer(value)
 
 
-def unpack(data, resolve=None, depth=0, strict=False):
-    """The value packed in data; references go through resolve(). Strict decoding (the
-    grader's) accepts plain data and references only, and checks every size and type."""
+def unpack(data, resolve=None, depth=0):
+    """The value packed in data (plain data only, every size and type checked); references
+    go through resolve()."""
     if depth > MAX_DEPTH:
         raise ValueError("data nested too deeply")
     if data is None or type(data) in (bool, str):
@@ -80,13 +80,13 @@ def unpack(data, resolve=None, depth=0, strict=False):
         items = data.get("list", data.get("tuple"))
         if type(items) is not list:
             raise ValueError("a list that is not a list")
-        values = [unpack(item, resolve, depth + 1, strict) for item in items]
+        values = [unpack(item, resolve, depth + 1) for item in items]
         return values if "list" in data else tuple(values)
     if "dict" in data:
         items = data["dict"]
         if type(items) is not dict:
             raise ValueError("a dict that is not a dict")
-        return {_text(k, 200): unpack(v, resolve, depth + 1, strict) for k, v in items.items()}
+        return {_text(k, 200): unpack(v, resolve, depth + 1) for k, v in items.items()}
     if "ref" in data and resolve is not None:
         return resolve(data)
     raise ValueError(f"unexpected data: {sorted(data)[:4]}")
@@ -127,14 +127,13 @@ class Agent:
     def refer(self, value):
         number = len(self.objects) + 1
         self.objects[number] = value
-        kind = "class" if isinstance(value, type) else "callable" if callable(value) else "object"
         try:
             text = repr(value)[:120]
         except Exception:
             text = f"<{type(value).__name__}>"
         name = getattr(value, "__qualname__", None)
         name = name if type(name) is str else ""
-        return {"ref": number, "kind": kind, "repr": text, "name": name[:80]}
+        return {"ref": number, "repr": text, "name": name[:80]}
 
     def resolve(self, data):
         return self.objects[data["ref"]]

@@ -4,7 +4,7 @@ A `Bridge` lets trusted code (the grade cells' checks, run in the grading proces
 student's functions and objects as if they were local: `Remote` stands for an object that
 stays in the kernel, and calling it, reading or setting one of its attributes is one request
 answered by value. Nothing the kernel sends is run or unpickled here: answers are decoded as
-plain data (`agent.unpack(strict=True)`), and a student's exception arrives as a
+plain data (`agent.unpack`), and a student's exception arrives as a
 `StudentError` carrying its type name and message.
 """
 
@@ -62,13 +62,12 @@ class KernelGone(Exception):
 class Remote:
     """An object of the student's that stays in the kernel."""
 
-    __slots__ = ("_bridge", "_ref", "_text", "_kind", "_name")
+    __slots__ = ("_bridge", "_ref", "_text", "_name")
 
     def __init__(self, bridge: "Bridge", data: dict):
         object.__setattr__(self, "_bridge", bridge)
         object.__setattr__(self, "_ref", data["ref"])
         object.__setattr__(self, "_text", str(data.get("repr", ""))[:120])
-        object.__setattr__(self, "_kind", data.get("kind"))
         object.__setattr__(self, "_name", str(data.get("name", ""))[:80])
 
     def __call__(self, *args, **kwargs):
@@ -111,7 +110,6 @@ class Bridge:
     def __init__(self, km, timeout: float, log=None):
         self.km = km
         self.timeout = timeout
-        self.log = log
         info = km.get_connection_info()
         self.client = BlockingKernelClient(log=log)
         self.client.load_connection_info(info)
@@ -239,7 +237,7 @@ class Bridge:
                 if self.interrupted:
                     kind, text = "Timeout", f"stopped after {self.timeout:g} s"
                 raise StudentError(kind, text[:2000], what)
-            value = agent.unpack(answer.get("value"), self._remote, strict=True)
+            value = agent.unpack(answer.get("value"), self._remote)
             printed = answer.get("printed", "")
             return value, printed if type(printed) is str else ""
 
@@ -248,11 +246,11 @@ class Bridge:
         if call.get("token") != self.token or name not in self.lent:
             return {"refused": f"{name} was lent for one check only; that check is over"}
         try:
-            args = agent.unpack(call.get("args"), self._remote, strict=True)
-            kwargs = agent.unpack(call.get("kwargs"), self._remote, strict=True)
+            args = agent.unpack(call.get("args"), self._remote)
+            kwargs = agent.unpack(call.get("kwargs"), self._remote)
             if "self" not in call:
                 return {"answer": self.pack(self.lent[name](*args, **kwargs))}
-            data = agent.unpack(call["self"], strict=True)
+            data = agent.unpack(call["self"])
             instance = Instance(data if type(data) is dict else {})
             answer = self.pack(self.lent[name](instance, *args, **kwargs))
             return {"answer": answer, "set": agent.pack(instance._gradekit_changes)}
