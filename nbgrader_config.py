@@ -1,5 +1,7 @@
 """nbgrader settings for the W1-S3 course; every nbgrader command run in this folder reads them."""
 
+import os
+
 c = get_config()  # noqa: F821
 
 c.CourseDirectory.course_id = "dl-w1s3"
@@ -46,8 +48,31 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
+    "gradekit.review.FlagForReview",
     "gradekit.metadata.CheckCellMetadata",
 ]
+
+# Code that tampers, or tries to, is flagged for a look by hand (README, "Review by hand"):
+# the check after it "needs manual grade" in the formgrader, the reason in a comment.
+
+# Late work: after the due date (`nbgrader db assignment add w1s3 --duedate "2026-12-04
+# 23:59 +01:00"`, or the formgrader), each day or part of a day late costs 10% of a
+# notebook's score. nbgrader's own choices: "nbgrader.plugins.LateSubmissionPlugin" with
+# c.LateSubmissionPlugin.penalty_method = "zero" (late is 0) or "none" (no penalty).
+c.AssignLatePenalties.plugin_class = "gradekit.late.PercentPerDay"
+c.PercentPerDay.percent_per_day = 10
+
+# The exchange, through which release_assignment, fetch_assignment, submit, collect and
+# release_feedback / fetch_feedback pass the work. On one machine: `exchange/` in this
+# course folder (the first release_assignment makes it, writable by everyone; students can
+# hand work in but not read each other's). Students' nbgrader must name the same folder and
+# course id (README, "The exchange"). On a JupyterHub: one shared folder, written here and
+# in /etc/jupyter/nbgrader_config.py, e.g. c.Exchange.root = "/srv/nbgrader/exchange".
+c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exchange")
+
+# A student who submits again before the next collect has the newest copy collected (and
+# graded again by the next autograde): nbgrader's collect keeps the first one by default.
+c.ExchangeCollect.update = True
 
 # Validate each notebook once, after all preprocessors, rather than after every one of them.
 c.Exporter.optimistic_validation = True
@@ -59,10 +84,6 @@ c.Execute.timeout = 15
 # Outputs are collected once the last cell has run: stop the kernel at once rather than wait
 # for it to shut down gracefully (about 0.4 s per notebook).
 c.Execute.shutdown_kernel = "immediate"
-
-# A cell's printed output is kept as one stream per channel, however the kernel happened to
-# split it: a regrade gives byte-identical notebooks.
-c.Execute.coalesce_streams = True
 
 # A graded cell a student deleted is put back from the gradebook (and scores as it runs).
 c.OverwriteCells.add_missing_cells = True

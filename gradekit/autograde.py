@@ -23,17 +23,14 @@ import hashlib
 import json
 import multiprocessing
 import os
-import re
 import sys
 import time
-import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from . import course
+from .review import code_to_review
 
 _API = None  # the worker process's NbGraderAPI
 _COURSE_DIR = Path()  # the worker process's course folder
@@ -97,46 +94,6 @@ def check_submission(folder: Path, notebooks: list[str]) -> list[str]:
         if name not in handed_in:
             problems.append(f"{folder / name}: missing; its checks score 0")
     return problems
-
-
-# What honest answers to this assignment never need; code that does is worth a look by hand
-# (the sandbox stops it reaching outside its kernel, not tampering inside the kernel).
-SUSPICIOUS = {
-    r"\bsys\.modules\b|\bimportlib\b|\b__import__\b": "reaches into loaded modules",
-    r"\bchecks\b|\bgradekit\b|\boracle\b": "touches the checks or the grading kit",
-    r"\bbuiltins\b|showtraceback|excepthook|set_custom_exc": "replaces Python or IPython machinery",
-    r"\bnp\.[\w.]+\s*=[^=]": "replaces numpy functions",
-    r"\bexec\(|\beval\(|\bcompile\(": "runs code built at run time",
-    r"/proc/|\bos\.fork\b|\bsubprocess\b|\bctypes\b|\bos\._exit\b": "handles processes",
-    r"\bsocket\b|\burllib\b|\brequests\b|\bhttp\.client\b": "uses the network",
-    r"\bNBGRADER_|\bos\.environ\b": "reads or changes the environment",
-    r"\bIn\s*\[|\b_ih\b|\binspect\b|_getframe|\bf_back\b|\blinecache\b|\.ipynb\b": (
-        "reads the code being run (input history, call stack, notebook files)"
-    ),
-    r"\bsource/|\bsubmitted/|\bautograded/|gradebook\.db|nbgrader_config": "names course files",
-}
-
-
-def code_to_review(folder: Path, notebooks: list[str]) -> list[str]:
-    """Cells a student wrote that do what honest answers never need, each with its file."""
-    flagged = []
-    for name in notebooks:
-        try:
-            with warnings.catch_warnings():  # duplicated cell ids: nbgrader handles them
-                warnings.simplefilter("ignore")
-                nb = nbformat.read(folder / name, as_version=4)
-        except Exception:  # missing or unreadable: reported by check_submission
-            continue
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("locked"):
-                continue
-            reasons = [
-                why for pattern, why in SUSPICIOUS.items() if re.search(pattern, cell.source)
-            ]
-            if reasons:
-                where = cell.get("id") or f"#{index + 1}"
-                flagged.append(f"{folder / name}, cell {where}: {'; '.join(reasons)}")
-    return flagged
 
 
 def in_shard(student: str, shard: tuple[int, int] | None) -> bool:

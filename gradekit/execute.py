@@ -19,6 +19,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Bool
 
 from .bridge import Bridge, KernelGone, StudentError
 from .judge import Judge, JudgeAgain, is_judged
@@ -27,6 +28,13 @@ from .kernel import GradingKernelManager
 
 class ResilientExecute(Execute):
     """nbgrader's Execute, in the kit's grading kernels (working copy, limits, sandbox), surviving kernel deaths."""
+
+    coalesce_streams = Bool(
+        True,
+        help="Keep a cell's printed output as one stream per channel, however the kernel "
+        "split it, so a regrade gives byte-identical notebooks (nbclient's option, made "
+        "configurable).",
+    ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)

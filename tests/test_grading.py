@@ -253,6 +253,26 @@ def test_intruders_are_flagged_for_review_and_honest_code_is_not(graded_class):
     assert all(f"/{name}/" in cell for name in flagged for cell in outcomes[name].review)
 
 
+def test_code_to_review_is_flagged_where_the_formgrader_shows_it(graded_class):
+    """The students of the review list, and only they, have a check flagged "needs manual
+    grade" and the reason in a comment; the flag leaves every autograded score as it was."""
+    outcomes = graded_class.outcomes
+    flagged, commented = set(), {}
+    with course.gradebook(graded_class.folder) as gb:
+        for submission in gb.find_assignment(ASSIGNMENT).submissions:
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    if grade.needs_manual_grade:
+                        flagged.add(submission.student.id)
+                        assert grade.score == grade.auto_score, (submission.student.id, grade.name)
+                for comment in nb.comments:
+                    if comment.auto_comment and "teacher" in comment.auto_comment:
+                        commented[submission.student.id] = comment.auto_comment
+    listed = {name for name, outcome in outcomes.items() if outcome.review and not outcome.error}
+    assert flagged == listed == set(commented)
+    assert "replaces numpy functions" in commented["tamper-allclose"]
+
+
 def test_student_code_never_sees_the_hidden_checks(graded_class):
     """leaks-history and leaks-caller-source print what they find of the checks as they run
     (IPython's input history, the source of the cells on the call stack): the checks run
