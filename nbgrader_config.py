@@ -1,6 +1,6 @@
 """nbgrader settings for the W1-S3 course; every nbgrader command run in this folder reads them."""
 
-import os
+from gradekit.exchange import course_exchange
 
 c = get_config()  # noqa: F821
 
@@ -64,11 +64,11 @@ c.PercentPerDay.percent_per_day = 10
 
 # The exchange, through which release_assignment, fetch_assignment, submit, collect and
 # release_feedback / fetch_feedback pass the work. On one machine: `exchange/` in this
-# course folder (the first release_assignment makes it, writable by everyone; students can
-# hand work in but not read each other's). Students' nbgrader must name the same folder and
-# course id (README, "The exchange"). On a JupyterHub: one shared folder, written here and
-# in /etc/jupyter/nbgrader_config.py, e.g. c.Exchange.root = "/srv/nbgrader/exchange".
-c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exchange")
+# course folder, made on first use (writable by everyone, sticky; students can hand work in
+# but not read each other's). Students' nbgrader must name the same folder and course id
+# (README, "The exchange"). On a JupyterHub: one shared folder, written here and in
+# /etc/jupyter/nbgrader_config.py, e.g. c.Exchange.root = "/srv/nbgrader/exchange".
+c.Exchange.root = course_exchange(__file__)
 
 # A student who submits again before the next collect has the newest copy collected (and
 # graded again by the next autograde): nbgrader's collect keeps the first one by default.

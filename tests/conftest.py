@@ -1,16 +1,26 @@
 """Shared fixtures: course folders made from this repository, real nbgrader runs on them."""
 
+import contextlib
 import html
+import json
 import os
 import re
+import secrets
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
 
 from gradekit import course, demo, submissions
 from gradekit.variants import VARIANTS
@@ -114,3 +124,132 @@ def model_answers():
 @pytest.fixture(scope="session")
 def max_points(fresh_course) -> dict[str, float]:
     return course.max_scores(fresh_course, ASSIGNMENT)
+
+
+# A real browser and a real Jupyter server, for what students and instructors see.
+
+SERVER_TIMEOUT = 120  # generous: two cores, other modules grading classes meanwhile
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Lab:
+    """A JupyterLab server serving `root`."""
+
+    def __init__(self, root: Path, port: int, token: str, process: subprocess.Popen, log: Path):
+        self.root, self.port, self.token, self.process, self.log = root, port, token, process, log
+        self.url = f"http://127.0.0.1:{port}"
+
+    def api(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def page(self, workspace: str, path: str) -> str:
+        """The address that opens the notebook at `path` in a workspace of its own."""
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{path}?token={self.token}"
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module, driven by Debian's chromedriver."""
+    for program, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not os.access(program, os.X_OK):
+            pytest.fail(
+                f"{program} not found: install it with `apt-get install {package}` (.ci/run does)",
+                pytrace=False,
+            )
+    profile = tempfile.mkdtemp(prefix="gradekit-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    # A driver path given to Service: selenium-manager is not run, nothing is downloaded.
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait(driver, condition, timeout: float, what: str):
+    """Poll `condition(driver)` until it is truthy; fail saying what did not happen."""
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.25).until(condition)
+    except Exception as error:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from error
+
+
+def js(driver, script: str, *args):
+    return driver.execute_script(script, *args)
+
+
+@contextlib.contextmanager
+def running_lab(root: Path, env: dict, log: Path, *options: str):
+    """A JupyterLab server (with nbgrader's formgrader) on loopback serving `root`, started
+    in `root` with this environment and options, stopped with its kernels afterwards."""
+    port, token = free_port(), secrets.token_hex(16)
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+        f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+        "--ServerApp.ip=127.0.0.1", "--allow-root",
+        # no requests to the internet (news feed, update check)
+        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *options,
+    ]  # fmt: skip
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    server = Lab(root, port, token, process, log)
+    try:
+        deadline = time.monotonic() + SERVER_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"JupyterLab exited ({process.returncode}):\n{server.log_tail()}")
+            try:
+                server.api("/api/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not answer:\n{server.log_tail()}")
+                time.sleep(0.3)
+        yield server
+    finally:
+        try:
+            for kernel in server.api("/api/kernels") or []:
+                server.api(f"/api/kernels/{kernel['id']}", method="DELETE")
+        except OSError:
+            pass
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -12,39 +12,20 @@ Set GRADEKIT_BROWSER_SCREENSHOTS to a folder to keep the screenshots the tests t
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import RELEASE, SOURCE
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from conftest import RELEASE, SERVER_TIMEOUT, SOURCE, Lab, js, running_lab, wait
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from gradekit import submissions
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1400,1000",
-]
 PART1 = "part1_logistic_regression.ipynb"
 # Run All on the blank part 1 stops at the first check; its whole output is this line.
 FIRST_FAILURE = "test_s_at_zero"
@@ -67,38 +48,7 @@ LAB_SETTINGS = {
         "windowingMode": "contentVisibility"
     },
 }
-# Generous: two cores, and other test modules grade classes at the same time.
-OPEN_TIMEOUT = 120
 RUN_TIMEOUT = 180
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Lab:
-    """A JupyterLab server serving `root`."""
-
-    def __init__(self, root: Path, port: int, token: str, process: subprocess.Popen, log: Path):
-        self.root, self.port, self.token, self.process, self.log = root, port, token, process, log
-        self.url = f"http://127.0.0.1:{port}"
-
-    def api(self, path: str, method: str = "GET"):
-        request = urllib.request.Request(
-            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-    def page(self, workspace: str, path: str) -> str:
-        """The address that opens the notebook at `path` in a workspace of its own."""
-        return f"{self.url}/lab/workspaces/{workspace}/tree/{path}?token={self.token}"
-
-    def log_tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
 
 
 @pytest.fixture(scope="module")
@@ -123,81 +73,11 @@ def lab(tmp_path_factory):
     # Matplotlib builds its font cache on its first import ever, saying so on stderr: not in
     # the notebooks' outputs, which must have none.
     subprocess.run([sys.executable, "-c", "import matplotlib.pyplot"], env=env, check=True)
-    port, token, log = free_port(), secrets.token_hex(16), state / "server.log"
-    command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-        f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-        "--ServerApp.ip=127.0.0.1", "--allow-root",
-        # no requests to the internet (news feed, update check)
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    server = Lab(root, port, token, process, log)
     try:
-        deadline = time.monotonic() + OPEN_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited ({process.returncode}):\n{server.log_tail()}")
-            try:
-                server.api("/api/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer:\n{server.log_tail()}")
-                time.sleep(0.3)
-        yield server
+        with running_lab(root, env, state / "server.log") as server:
+            yield server
     finally:
-        try:
-            for kernel in server.api("/api/kernels") or []:
-                server.api(f"/api/kernels/{kernel['id']}", method="DELETE")
-        except OSError:
-            pass
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         shutil.rmtree(state, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module, driven by Debian's chromedriver."""
-    for program, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.access(program, os.X_OK):
-            pytest.fail(
-                f"{program} not found: install it with `apt-get install {package}` (.ci/run does)",
-                pytrace=False,
-            )
-    profile = tempfile.mkdtemp(prefix="gradekit-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    # A driver path given to Service: selenium-manager is not run, nothing is downloaded.
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def wait(driver, condition, timeout: float, what: str):
-    """Poll `condition(driver)` until it is truthy; fail saying what did not happen."""
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.25).until(condition)
-    except Exception as error:
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from error
-
-
-def js(driver, script: str, *args):
-    return driver.execute_script(script, *args)
 
 
 KERNEL_STATUS = """
@@ -234,7 +114,7 @@ def open_notebook(driver, lab: Lab, path: str, workspace: str) -> list[str]:
     wait(
         driver,
         lambda d: js(d, KERNEL_STATUS) == "idle" and len(js(d, CELLS)) == len(ids),
-        OPEN_TIMEOUT,
+        SERVER_TIMEOUT,
         f"{path} to open with an idle kernel",
     )
     return ids

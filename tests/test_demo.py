@@ -1,29 +1,55 @@
-"""The README's main job: the whole instructor pipeline on the bundled demo class."""
+"""The README's main job: the whole instructor pipeline on the bundled demo class, and what
+an instructor then sees of it in the formgrader (a real server, headless Chromium)."""
 
 import csv
+import os
 import shutil
+import tempfile
+from pathlib import Path
 
-from conftest import ASSIGNMENT, REPO, expected_points, html_text, quoted, secret_lines
+import pytest
+from conftest import (
+    ASSIGNMENT,
+    REPO,
+    SERVER_TIMEOUT,
+    expected_points,
+    html_text,
+    js,
+    quoted,
+    running_lab,
+    secret_lines,
+    wait,
+)
+from selenium.webdriver.common.by import By
 
 from gradekit import demo
 
 
-def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(tmp_path, max_points):
-    course = tmp_path / "course"  # a course with a gradebook of its own: the demo leaves it be
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The demo, run inside a course that has a gradebook of its own; the course's files
+    before, and the demo's folder and table."""
+    course = tmp_path_factory.mktemp("demo") / "course"
     course.mkdir()
     shutil.copytree(REPO / "source", course / "source")
     shutil.copy(REPO / "nbgrader_config.py", course)
     (course / "gradebook.db").write_bytes(b"the course's own gradebook")
     before = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
     folder = course / ".gradekit" / "demo"
-
     table = demo.run_demo(course, folder)
+    return course, before, folder, table
 
+
+def test_demo_leaves_the_course_as_it_was(demo_run):
+    course, before, folder, _ = demo_run
     after = {
         p: p.read_bytes() for p in course.rglob("*") if p.is_file() and folder not in p.parents
     }
     assert after == before
 
+
+def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(demo_run, max_points):
+    _, _, folder, table = demo_run
     rows, _ = demo.score_table(folder)
     totals = {row["student"]: row["total"] for row in rows}
     expected = {
@@ -46,3 +72,113 @@ def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(tmp_path, max
     with open(folder / "exports" / "grades.csv", newline="", encoding="utf-8") as handle:
         exported = list(csv.DictReader(handle))
     assert {row["student_id"] for row in exported} == set(totals)
+
+
+@pytest.fixture(scope="module")
+def formgrader(demo_run):
+    """JupyterLab with nbgrader's formgrader, serving the graded demo class (its
+    configuration panel on)."""
+    folder = demo_run[2]
+    state = Path(tempfile.mkdtemp(prefix="gradekit-formgrader-"))
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(state / "runtime"))
+    try:
+        with running_lab(
+            folder, env, state / "server.log", "--FormgradeExtension.debug=True"
+        ) as server:
+            yield server
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+# The text of every cell of a formgrader table, row by row.
+TABLE = "return [...document.querySelectorAll('tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()))"
+
+
+def visit(driver, server, path: str, ready: str) -> None:
+    """Open a formgrader page and wait until the CSS selector `ready` matches."""
+    driver.get(f"{server.url}{path}?token={server.token}")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ready), SERVER_TIMEOUT, ready)
+
+
+def modal_text(driver) -> str:
+    modal = wait(
+        driver,
+        lambda d: [m for m in d.find_elements(By.CSS_SELECTOR, ".modal.in") if m.text.strip()],
+        60,
+        "the formgrader's answer",
+    )[0]
+    text = modal.text
+    modal.find_element(By.CSS_SELECTOR, "button.btn-primary").click()
+    wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".modal.in"), 10, "no modal")
+    return text
+
+
+def test_formgrader_releases_and_collects_through_the_course_exchange(
+    browser, formgrader, demo_run
+):
+    folder = demo_run[2]
+    visit(browser, formgrader, "/formgrader/manage_assignments", "td.release a")
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "exchange directory" not in page, page
+    row = browser.find_element(By.CSS_SELECTOR, "tbody tr")
+    assert row.find_element(By.CSS_SELECTOR, "td.status").text == "draft"
+    row.find_element(By.CSS_SELECTOR, "td.release a").click()
+    assert f"Successfully released '{ASSIGNMENT}'" in modal_text(browser)
+    status = browser.find_element(By.CSS_SELECTOR, "tbody tr td.status").text
+    assert status == "released"
+    outbound = folder / "exchange" / "dl-w1s3" / "outbound" / ASSIGNMENT
+    assert sorted(p.name for p in outbound.glob("*.ipynb")) == sorted(
+        p.name for p in (folder / "release" / ASSIGNMENT).glob("*.ipynb")
+    )
+    browser.find_element(By.CSS_SELECTOR, "tbody tr td.collect a").click()
+    assert f"Successfully collected submissions of '{ASSIGNMENT}'" in modal_text(browser)
+
+
+def test_formgrader_configuration_panel_is_readable(browser, formgrader):
+    visit(browser, formgrader, "/formgrader/manage_assignments", "#collapseConfig pre")
+    text = js(browser, "return document.querySelector('#collapseConfig pre').textContent")
+    assert (
+        "'gradekit.execute.ResilientExecute'" in text and "'gradekit.review.FlagForReview'" in text
+    )
+    assert "<class" not in text
+
+
+def test_formgrader_shows_every_score_and_who_needs_a_look(browser, formgrader, demo_run):
+    folder = demo_run[2]
+    rows, _ = demo.score_table(folder)
+    handed_in = {row["student"]: row["total"] for row in rows if row["student"] != "mo"}
+    visit(browser, formgrader, f"/formgrader/manage_submissions/{ASSIGNMENT}", "tbody tr td")
+    table = wait(
+        browser,
+        lambda d: (t := js(d, TABLE)) and len(t) == len(handed_in) and t,
+        SERVER_TIMEOUT,
+        "a row per submission",
+    )
+    shown = {cells[1]: (cells[3], cells[4]) for cells in table}  # id: status, score
+    assert {s: score for s, (_, score) in shown.items()} == {
+        s: f"{total:g} / 50" for s, total in handed_in.items()
+    }
+    assert {s for s, (status, _) in shown.items() if status != "graded"} == {"ivan"}
+    assert shown["ivan"][0] == "needs manual grading"
+
+
+def test_formgrader_shows_the_flagged_check_and_why(browser, formgrader):
+    notebook = "part1_logistic_regression"
+    visit(browser, formgrader, f"/formgrader/gradebook/{ASSIGNMENT}/{notebook}", "tbody tr a")
+    flagged = [
+        row
+        for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")
+        if row.find_elements(By.CSS_SELECTOR, "td.needs-manual-grade .glyphicon-ok")
+    ]
+    assert len(flagged) == 1
+    link = flagged[0].find_element(By.CSS_SELECTOR, "td.name a.name-shown")
+    assert js(browser, "return arguments[0].textContent", link) == "Петров, Иван"
+    browser.get(link.get_attribute("href"))
+    wait(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.score"), SERVER_TIMEOUT, "cells"
+    )
+    scores = browser.find_elements(By.CSS_SELECTOR, "input.score.needs_manual_grade")
+    assert [s.get_attribute("id") for s in scores] == ["test_s_at_zero"]
+    assert scores[0].get_attribute("placeholder") == "1", "the autograded point is kept"
+    comment = browser.find_element(By.CSS_SELECTOR, "textarea#s-comment")
+    assert "replaces numpy functions" in comment.get_attribute("placeholder")
