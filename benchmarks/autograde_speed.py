@@ -3,7 +3,7 @@
     python benchmarks/autograde_speed.py --sizes 20 100 200 --jobs 2
 
 For each class size, one synthetic class (the correct, buggy and hostile variants of
-gradekit.variants, cycled; not the intruders) is
+democlass.variants, cycled; not the intruders) is
 graded three ways, each in its own copy of the course: (a) `nbgrader autograde`, serial;
 (b) `gradekit autograde` on --jobs workers; (c) every notebook executed with nbclient, one
 after the other, as the floor. Prints a table of wall times, ratios, how many cores each
@@ -24,9 +24,11 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from gradekit import autograde, course, demo, variants
+from gradekit import autograde, course
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the course folder: its demo class
+import democlass  # noqa: E402
 
 
 def make_class(folder: Path, size: int) -> Path:
@@ -34,11 +36,14 @@ def make_class(folder: Path, size: int) -> Path:
     folder.mkdir(parents=True)
     shutil.copytree(REPO / "source", folder / "source")
     shutil.copy(REPO / "nbgrader_config.py", folder)
-    course.nbgrader(folder, "generate_assignment", demo.ASSIGNMENT, "--force")
+    course.nbgrader(folder, "generate_assignment", democlass.ASSIGNMENT, "--force")
     # Not the intruders: unsandboxed, in the bare run, they would fork thousands of processes,
     # fill the disk and overwrite the class, which is not a floor of anything.
-    names = sorted(v.name for v in variants.CORRECT + variants.BUGGY + variants.HOSTILE)
-    demo.write_class_submissions(folder, {f"s{i:03d}": names[i % len(names)] for i in range(size)})
+    names = sorted(
+        v.name
+        for v in democlass.variants.CORRECT + democlass.variants.BUGGY + democlass.variants.HOSTILE
+    )
+    democlass.hand_in(folder, {f"s{i:03d}": names[i % len(names)] for i in range(size)})
     return folder
 
 
@@ -46,7 +51,7 @@ def bare_execution(folder: Path) -> None:
     """Every submitted notebook run top to bottom, one kernel each, one after the other,
     each in a copy of its folder (as in grading: what a notebook writes cannot change the
     next one)."""
-    for path in sorted((folder / "submitted").glob(f"*/{demo.ASSIGNMENT}/*.ipynb")):
+    for path in sorted((folder / "submitted").glob(f"*/{democlass.ASSIGNMENT}/*.ipynb")):
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception:  # the broken files of the class: nothing to run
@@ -98,9 +103,11 @@ def main() -> None:
                 shutil.copytree(base, folder)
                 start, busy = time.monotonic(), busy_cpu_seconds()
                 if mode == "plain":
-                    course.nbgrader(folder, "autograde", demo.ASSIGNMENT, "--force", check=False)
+                    course.nbgrader(
+                        folder, "autograde", democlass.ASSIGNMENT, "--force", check=False
+                    )
                 elif mode == "kit":
-                    autograde.autograde_class(folder, demo.ASSIGNMENT, jobs=args.jobs)
+                    autograde.autograde_class(folder, democlass.ASSIGNMENT, jobs=args.jobs)
                 else:
                     bare_execution(folder)
                 timings[mode] = time.monotonic() - start

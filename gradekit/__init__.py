@@ -1,1 +1,1 @@
-"""The W1-S3 exercise kit: grading references, LMS exporters and the instructor pipeline."""
+"""gradekit: nbgrader assignments graded outside the student's kernel, in parallel, exported to an LMS."""

@@ -178,7 +178,7 @@ class Agent:
         if op == "setattr":
             setattr(target, request["name"], unpack(request["value"], self.resolve))
             return {"value": None}
-        if op == "blank":  # an instance made without __init__ (checks.make_net)
+        if op == "blank":  # an instance made without __init__ (checks.make)
             return {"value": pack(object.__new__(target), self.refer)}
         if op == "seed":
             np.random.seed(request["seed"])

@@ -1,63 +1,54 @@
-"""The instructor's whole pipeline, run on a bundled demo class of synthetic students."""
+"""The instructor's whole pipeline, run on a course's demo class of synthetic students
+(the course folder's `democlass` package)."""
 
 import csv
+import importlib.util
 import shutil
+import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 from nbgrader.api import MissingEntry
 
-from . import autograde, course, kernel, submissions, variants
+from . import autograde, course, kernel
 from .exporters import EXPORTERS
 
-ASSIGNMENT = "w1s3"
-ROSTER = Path(__file__).with_name("demo_roster.csv")
-SUBMITTED_AT = "2026-09-14 09:00:00.000000 UTC"
 
-# The LMS column id of the assignment in the demo course (Canvas, Blackboard).
-DEMO_COLUMN_IDS = {ASSIGNMENT: "4021"}
-
-# Which synthetic submission each student of the demo roster hands in; `mo` hands in nothing.
-DEMO_CLASS = {
-    "ada": "model",
-    "bao": "sigmoid-exp-over",
-    "chen": "np-dot",
-    "dupont": "loss-slide-typo",
-    "erik": "blank",
-    "fatima": "backward-early-update",
-    "gomez": "train-stop-inverted",
-    "hana": "sigmoid-math-exp",
-    "ivan": "tamper-allclose",
-    "jo": "mse-sum",
-    "kofi": "loops-part1",
-    "lee": "train-no-early-stop",
-}
-
-
-def write_class_submissions(course_dir: Path, students: dict[str, str]) -> None:
-    """Hand in, under submitted/, the named variant for each student."""
-    release = course_dir / "release" / ASSIGNMENT
-    answers = submissions.model_answers(course_dir / "source" / ASSIGNMENT)
-    for student, name in students.items():
-        variant = variants.VARIANTS[name]
-        folder = course_dir / "submitted" / student / ASSIGNMENT
-        filled = None if variant.blank else submissions.apply_changes(answers, variant.changes)
-        submissions.write_submission(release, folder, filled)
-        if variant.damage:
-            variant.damage(folder)
-        submissions.write_timestamp(folder, SUBMITTED_AT)
+def load_demo_class(origin: Path) -> ModuleType:
+    """The course's demo class: the `democlass` package of the course folder (its
+    ASSIGNMENT, ROSTER, CLASS, COLUMN_IDS and `hand_in`), loaded without writing there."""
+    folder = (Path(origin) / "democlass").resolve()
+    if not (folder / "__init__.py").is_file():
+        raise SystemExit(f"{origin}: no democlass/ package here (the demo's roster and class)")
+    loaded = sys.modules.get("democlass")
+    if loaded is not None and Path(loaded.__file__).resolve().parent == folder:
+        return loaded
+    for name in [n for n in sys.modules if n == "democlass" or n.startswith("democlass.")]:
+        del sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        "democlass", folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["democlass"] = module
+    writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = writes
+    return module
 
 
-def score_table(course_dir: Path) -> tuple[list[dict], dict[str, float]]:
+def score_table(course_dir: Path, assignment: str) -> tuple[list[dict], dict[str, float]]:
     """One row per roster student: notebook scores and total (0 where nothing was handed in)."""
     with course.gradebook(course_dir) as gb:
-        assignment = gb.find_assignment(ASSIGNMENT)
+        assignment = gb.find_assignment(assignment)
         notebooks = [nb.name for nb in assignment.notebooks]
         rows = []
         for student in gb.students:
             row = {"student": student.id, "name": f"{student.first_name} {student.last_name}"}
             try:
-                submission = gb.find_submission(ASSIGNMENT, student.id)
+                submission = gb.find_submission(assignment.name, student.id)
                 scores = {nb.name: nb.score for nb in submission.notebooks}
             except MissingEntry:  # on the roster, nothing handed in
                 scores = {}
@@ -91,20 +82,22 @@ def format_table(rows: list[dict], maxima: dict[str, float]) -> str:
 
 
 def run_demo(origin: Path, into: Path) -> str:
-    """Release, hand in, autograde, feedback and export for the demo class, in a fresh copy
-    (`into`) of the source and config of the course folder `origin`, which is left as it is.
-    Returns the score table."""
+    """Release, hand in, autograde, feedback and export for the course's demo class, in a
+    fresh copy (`into`) of the source and config of the course folder `origin`, which is
+    left as it is. Returns the score table."""
+    demo = load_demo_class(origin)
+    assignment, roster = demo.ASSIGNMENT, demo.ROSTER
     course_dir = Path(into).resolve()
     shutil.rmtree(course_dir, ignore_errors=True)
     course_dir.mkdir(parents=True)
     shutil.copytree(Path(origin) / "source", course_dir / "source")
     shutil.copy(Path(origin) / "nbgrader_config.py", course_dir)
-    print(f"[1/6] nbgrader generate_assignment: source/{ASSIGNMENT} -> release/{ASSIGNMENT}")
-    course.nbgrader(course_dir, "generate_assignment", ASSIGNMENT, "--force")
-    print(f"[2/6] nbgrader db student import {ROSTER.name} ({_count_rows(ROSTER)} students)")
-    course.nbgrader(course_dir, "db", "student", "import", str(ROSTER))
-    print(f"[3/6] {len(DEMO_CLASS)} demo submissions -> submitted/")
-    write_class_submissions(course_dir, DEMO_CLASS)
+    print(f"[1/6] nbgrader generate_assignment: source/{assignment} -> release/{assignment}")
+    course.nbgrader(course_dir, "generate_assignment", assignment, "--force")
+    print(f"[2/6] nbgrader db student import {roster.name} ({_count_rows(roster)} students)")
+    course.nbgrader(course_dir, "db", "student", "import", str(roster))
+    print(f"[3/6] {len(demo.CLASS)} demo submissions -> submitted/")
+    demo.hand_in(course_dir, demo.CLASS)
     warning = kernel.sandbox_warning(course.load_config(course_dir))
     sandbox = "not sandboxed" if warning else "each kernel sandboxed"
     print(f"[4/6] autograde (nbgrader's converter, one worker per core, {sandbox}) -> autograded/")
@@ -112,26 +105,26 @@ def run_demo(origin: Path, into: Path) -> str:
         print(warning)
     start = time.monotonic()
     outcomes = autograde.autograde_class(
-        course_dir, ASSIGNMENT, progress=autograde.print_progress, force=True
+        course_dir, assignment, progress=autograde.print_progress, force=True
     )
     print(autograde.summary(outcomes, time.monotonic() - start))
     print("[5/6] nbgrader generate_feedback -> feedback/")
-    course.nbgrader(course_dir, "generate_feedback", ASSIGNMENT, "--force")
+    course.nbgrader(course_dir, "generate_feedback", assignment, "--force")
     exports = course_dir / "exports"
     print(f"[6/6] exports for {', '.join(EXPORTERS)} -> {exports}/")
-    export_all(course_dir, exports)
-    rows, maxima = score_table(course_dir)
+    export_all(course_dir, exports, roster, demo.COLUMN_IDS)
+    rows, maxima = score_table(course_dir, assignment)
     return format_table(rows, maxima)
 
 
-def export_all(course_dir: Path, folder: Path) -> list[Path]:
-    """Write every LMS export of the demo gradebook into the folder."""
+def export_all(course_dir: Path, folder: Path, roster: Path, column_ids: dict) -> list[Path]:
+    """Write every LMS export of the course's gradebook into the folder."""
     folder.mkdir(exist_ok=True)
     written = []
     with course.gradebook(course_dir) as gb:
         for exporter in EXPORTERS.values():
             path = folder / exporter.filename
-            exporter(to=str(path), roster=str(ROSTER), column_ids=DEMO_COLUMN_IDS).export(gb)
+            exporter(to=str(path), roster=str(roster), column_ids=column_ids).export(gb)
             written.append(path)
     return written
 

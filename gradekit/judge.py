@@ -261,17 +261,7 @@ class Judge:
 
     def builtins(self) -> dict:
         """Python's builtins, with `import` taking course modules from the source folder."""
-        table = dict(vars(builtins))
-        course = self.source
-
-        def importer(name, globals=None, locals=None, fromlist=(), level=0):
-            path = course / f"{name}.py"
-            if level == 0 and "." not in name and path.is_file():
-                return course_module(path)
-            return builtins.__import__(name, globals, locals, fromlist, level)
-
-        table["__import__"] = importer
-        return table
+        return course_builtins(self.source)
 
 
 class JudgeAgain(KernelGone):
@@ -384,12 +374,28 @@ def compile_check(source: str, grade_id: str) -> tuple:
 _MODULES: dict = {}
 
 
+def course_builtins(folder: Path) -> dict:
+    """Python's builtins, with `import` taking course modules from this source folder."""
+    table = dict(vars(builtins))
+
+    def importer(name, globals=None, locals=None, fromlist=(), level=0):
+        path = folder / f"{name}.py"
+        if level == 0 and "." not in name and path.is_file():
+            return course_module(path)
+        return builtins.__import__(name, globals, locals, fromlist, level)
+
+    table["__import__"] = importer
+    return table
+
+
 def course_module(path: Path) -> types.ModuleType:
-    """A module of the course's source folder (checks.py, reference.py), loaded once."""
-    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    """A module of the course's source folder (checks.py, reference.py), loaded once; its
+    own imports take course modules from the same folder."""
+    key = (str(path.absolute()), path.stat().st_mtime_ns)
     if key not in _MODULES:
         spec = importlib.util.spec_from_file_location(f"_gradekit_course_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
+        module.__builtins__ = course_builtins(path.parent)
         spec.loader.exec_module(module)
         _MODULES[key] = module
     return _MODULES[key]

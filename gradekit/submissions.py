@@ -1,7 +1,8 @@
 """Synthetic submissions: release notebooks completed with the model answers or a variant.
 
 A variant changes whole functions (or methods, as `Class.method`) of the model answers,
-so one table in `variants.py` describes every synthetic student of the demo and the tests.
+so one table (for W1-S3, `democlass/variants.py`) describes every synthetic student of
+the demo and the tests.
 """
 
 import ast

@@ -22,11 +22,12 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
-from gradekit import course, demo, submissions
-from gradekit.variants import VARIANTS
+import democlass
+from democlass.variants import VARIANTS
+from gradekit import course, submissions
 
 REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENT = demo.ASSIGNMENT
+ASSIGNMENT = democlass.ASSIGNMENT
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
 GRADEKIT = str(Path(sys.executable).with_name("gradekit"))  # the kit's command, this venv's

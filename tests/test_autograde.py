@@ -4,6 +4,7 @@ import shutil
 
 from conftest import ASSIGNMENT, make_course
 
+import democlass
 from gradekit import autograde, course, demo
 
 CLASS = [
@@ -18,7 +19,7 @@ CLASS = [
 
 def test_parallel_autograde_matches_serial_nbgrader(tmp_path):
     serial = make_course(tmp_path / "serial")
-    demo.write_class_submissions(serial, {name: name for name in CLASS})
+    democlass.hand_in(serial, {name: name for name in CLASS})
     parallel = tmp_path / "parallel"
     shutil.copytree(serial, parallel, ignore=shutil.ignore_patterns("gradebook.db"))
     course.nbgrader(parallel, "generate_assignment", ASSIGNMENT, "--force")
@@ -30,6 +31,6 @@ def test_parallel_autograde_matches_serial_nbgrader(tmp_path):
     assert course.cell_scores(parallel, ASSIGNMENT) == course.cell_scores(serial, ASSIGNMENT)
     exports = {}
     for folder in (serial, parallel):
-        demo.export_all(folder, folder / "exports")
+        demo.export_all(folder, folder / "exports", democlass.ROSTER, democlass.COLUMN_IDS)
         exports[folder] = {p.name: p.read_text() for p in (folder / "exports").iterdir()}
     assert exports[serial] == exports[parallel]

@@ -22,6 +22,7 @@ from conftest import (
 )
 from selenium.webdriver.common.by import By
 
+import democlass
 from gradekit import demo
 
 
@@ -32,6 +33,9 @@ def demo_run(tmp_path_factory):
     course = tmp_path_factory.mktemp("demo") / "course"
     course.mkdir()
     shutil.copytree(REPO / "source", course / "source")
+    shutil.copytree(
+        REPO / "democlass", course / "democlass", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(REPO / "nbgrader_config.py", course)
     (course / "gradebook.db").write_bytes(b"the course's own gradebook")
     before = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
@@ -50,17 +54,17 @@ def test_demo_leaves_the_course_as_it_was(demo_run):
 
 def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(demo_run, max_points):
     _, _, folder, table = demo_run
-    rows, _ = demo.score_table(folder)
+    rows, _ = demo.score_table(folder, ASSIGNMENT)
     totals = {row["student"]: row["total"] for row in rows}
     expected = {
         student: sum(points.values())
-        for student, points in expected_points(max_points, demo.DEMO_CLASS).items()
+        for student, points in expected_points(max_points, democlass.CLASS).items()
     }
     expected["mo"] = 0.0  # on the roster, handed nothing in
     assert totals == expected
     assert "Dupont, Jr." in table and "total /50" in table
     hidden_code = secret_lines(regions=("HIDDEN TESTS",))
-    for student in demo.DEMO_CLASS:
+    for student in democlass.CLASS:
         for page in ("part1_logistic_regression.html", "part2_shallow_neural_network.html"):
             text = html_text((folder / "feedback" / student / ASSIGNMENT / page).read_text())
             leaked = quoted(hidden_code, text)
@@ -145,7 +149,7 @@ def test_formgrader_configuration_panel_is_readable(browser, formgrader):
 
 def test_formgrader_shows_every_score_and_who_needs_a_look(browser, formgrader, demo_run):
     folder = demo_run[2]
-    rows, _ = demo.score_table(folder)
+    rows, _ = demo.score_table(folder, ASSIGNMENT)
     handed_in = {row["student"]: row["total"] for row in rows if row["student"] != "mo"}
     visit(browser, formgrader, f"/formgrader/manage_submissions/{ASSIGNMENT}", "tbody tr td")
     table = wait(

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import ASSIGNMENT, REPO
 
-from gradekit import course, submissions, variants
+import democlass
+from gradekit import course, submissions
 from gradekit.exporters import EXPORTERS
 
 TEACHER, ADA, BAO = "gk-teacher", "gk-ada", "gk-bao"
@@ -66,7 +67,7 @@ def fill_in(user: str, variant: str) -> None:
     """The student's fetched notebooks, completed as the variant does, owned by them."""
     folder = home(user) / ASSIGNMENT
     answers = submissions.model_answers(REPO / "source" / ASSIGNMENT)
-    changed = submissions.apply_changes(answers, variants.VARIANTS[variant].changes)
+    changed = submissions.apply_changes(answers, democlass.variants.VARIANTS[variant].changes)
     submissions.write_submission(folder, folder, changed)
     hand_over(folder, user)
 

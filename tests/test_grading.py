@@ -1,6 +1,6 @@
 """Fair grading: every correct style earns full marks, every bug loses the points of its exercise.
 
-Each variant of `gradekit.variants` is handed in as one student of one class, which the kit's
+Each variant of `democlass.variants` is handed in as one student of one class, which the kit's
 parallel autograde grades with nbgrader's own converter.
 """
 
@@ -26,8 +26,8 @@ from conftest import (
     secret_lines,
 )
 
-from gradekit import autograde, course, demo, kernel
-from gradekit.variants import (
+import democlass
+from democlass.variants import (
     BUGGY,
     CORRECT,
     HOSTILE,
@@ -38,6 +38,7 @@ from gradekit.variants import (
     TRICKS,
     VARIANTS,
 )
+from gradekit import autograde, course, kernel
 
 NAMES = sorted(VARIANTS)
 
@@ -50,7 +51,7 @@ def graded_class(tmp_path_factory):
     A service on loopback offers the loopback-socket variant the code it asks for, and
     counts the connections; fingerprints of the course files are taken before grading."""
     folder = make_course(tmp_path_factory.mktemp("class") / "course")
-    demo.write_class_submissions(folder, {name: name for name in NAMES})
+    democlass.hand_in(folder, {name: name for name in NAMES})
     with socketserver.TCPServer(("127.0.0.1", 0), SigmoidService) as service:
         port_file = folder / "submitted" / "loopback-socket" / ASSIGNMENT / "port.txt"
         port_file.write_text(str(service.server_address[1]))

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 from conftest import ASSIGNMENT, GRADEKIT, expected_points, make_course
 
-from gradekit import autograde, course, demo
+import democlass
+from gradekit import autograde, course
 
 # Two shards of three: ada, chen, gomez hash to shard 1; bao, dupont, erik to shard 2.
 CLASS = {
@@ -108,7 +109,7 @@ def test_two_shards_at_once_grade_a_class_into_postgres(tmp_path, postgres_url):
     with open(folder / "nbgrader_config.py", "a", encoding="utf-8") as config:
         config.write(f"\nc.CourseDirectory.db_url = {postgres_url!r}\n")
     course.nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")  # into PostgreSQL
-    demo.write_class_submissions(folder, CLASS)
+    democlass.hand_in(folder, CLASS)
 
     gradekit = [GRADEKIT, "autograde", ASSIGNMENT]
     shards = [  # shard 1 reads the url from nbgrader_config.py, shard 2 is given it

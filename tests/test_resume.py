@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import ASSIGNMENT, GRADEKIT, expected_points, make_course
 
-from gradekit import autograde, course, demo
+import democlass
+from gradekit import autograde, course
 
 CLASS = {
     "st1": "model",
@@ -98,7 +99,7 @@ def crashed_and_resumed(tmp_path_factory):
     another is half done (part 1 graded), then re-run: what was done at the kill, the files
     then, and the re-run's output."""
     folder = make_course(tmp_path_factory.mktemp("resume") / "course")
-    demo.write_class_submissions(folder, CLASS)
+    democlass.hand_in(folder, CLASS)
     log = open(folder / "killed-run.log", "w")
     process = subprocess.Popen(
         autograde_command(folder, "--jobs", "2"),
@@ -148,7 +149,7 @@ def test_a_killed_run_resumes_with_exactly_the_students_left(crashed_and_resumed
 def test_a_changed_submission_is_graded_again_and_only_it(crashed_and_resumed):
     folder, _, _ = crashed_and_resumed
     files = graded_files(folder)
-    demo.write_class_submissions(folder, {"st6": "model"})  # st6 hands in again, complete
+    democlass.hand_in(folder, {"st6": "model"})  # st6 hands in again, complete
 
     output = run_autograde(folder)
 

@@ -1,9 +1,13 @@
-"""Helpers for the check cells of the W1-S3 notebooks.
+"""Helpers for the check cells of your notebooks.
 
 You do not need to read or change this file: the checks tell you what they expect. In your
 notebook the visible checks run right away, with these helpers, on your code. When your work
 is graded, every check (visible and hidden) runs outside your notebook, with the course's
 own copy of this file, and calls your functions from there.
+
+(For teachers: the kit's check vocabulary, one file for every assignment. Each assignment's
+source folder links to it, `source/<assignment>/checks.py -> ../../gradekit/checks.py`, and
+nbgrader releases a copy; README, "Adding an assignment".)
 """
 
 import contextlib
@@ -54,7 +58,9 @@ def numbers(value, what="the result"):
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise CheckFailed(f"{what}: expected numbers, got {type(value).__name__} {value!r:.80}") from None
+        raise CheckFailed(
+            f"{what}: expected numbers, got {type(value).__name__} {value!r:.80}"
+        ) from None
 
 
 def expect(condition, message):
@@ -137,12 +143,19 @@ def diagnosis(got, want, rtol=1e-7, atol=1e-12):
         if abs(whole) >= 2 and abs(whole - round(whole)) < 1e-9 * abs(whole):
             return f"; it is off by a factor of {factor:.3g} (a missing 2/m, or a sum for a mean?)"
         return ""
-    if want.ndim == 2 and want.shape[0] == want.shape[1] > 1 and (np.abs(got.T - want) <= scale).all():
+    if (
+        want.ndim == 2
+        and want.shape[0] == want.shape[1] > 1
+        and (np.abs(got.T - want) <= scale).all()
+    ):
         return "; it is the transpose of what is expected"
     big = np.abs(want) > 1e-8 * np.abs(want).max()
     ratios = got[big] / want[big]
     factor = float(np.median(ratios)) if ratios.size else 1.0
-    if abs(factor - 1) > 1e-3 and (np.abs(got - factor * want) <= 1e3 * scale + 1e-9 * np.abs(want)).all():
+    if (
+        abs(factor - 1) > 1e-3
+        and (np.abs(got - factor * want) <= 1e3 * scale + 1e-9 * np.abs(want)).all()
+    ):
         return f"; it is off by a constant factor of {factor:.3g} (a missing 2/m, or a sum for a mean?)"
     return ""
 
@@ -152,27 +165,20 @@ def matches(got, want, rtol=1e-7, atol=1e-12):
     return Comparison(got, want, rtol, atol)
 
 
-def make_net(cls, W1, b1, W2, b2):
-    """A network made by your class with these parameters (and an infinite loss).
-
-    It is made by your __init__ with the matching sizes, then given the parameters, so the
-    checks of forward, MSE_loss, backward and train know what your network holds. While
-    __init__ is unfinished or fails, the network is made without it.
-    """
-    params = {name: np.array(value, dtype=float) for name, value in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2))}
-    (n_x, n_h), n_y = params["W1"].shape, params["W2"].shape[1]
+def make(cls, args, **attributes):
+    """An object made by your class's __init__(*args), then given these attributes (so the
+    checks know what it holds). While __init__ is unfinished or fails, it is made without it,
+    with the attributes alone."""
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            net = cls(n_x, n_h, n_y)
+            made = cls(*args)
     except Exception:
         blank = getattr(cls, "_gradekit_blank", None)  # at grading time: made in your kernel
-        net = blank() if blank is not None else object.__new__(cls)
-        net.n_x, net.n_h, net.n_y = n_x, n_h, n_y
-    for name, value in params.items():
-        setattr(net, name, value)
-    net.loss = float("inf")
-    return net
+        made = blank() if blank is not None else object.__new__(cls)
+    for name, value in attributes.items():
+        setattr(made, name, value)
+    return made
 
 
 @contextlib.contextmanager
@@ -181,4 +187,6 @@ def skip_if_unfinished():
     try:
         yield
     except NotImplementedError:
-        print("This cell uses an exercise you have not finished yet: finish it, then run this cell again.")
+        print(
+            "This cell uses an exercise you have not finished yet: finish it, then run this cell again."
+        )

@@ -1,0 +1,192 @@
+"""Helpers for the check cells of your notebooks.
+
+You do not need to read or change this file: the checks tell you what they expect. In your
+notebook the visible checks run right away, with these helpers, on your code. When your work
+is graded, every check (visible and hidden) runs outside your notebook, with the course's
+own copy of this file, and calls your functions from there.
+
+(For teachers: the kit's check vocabulary, one file for every assignment. Each assignment's
+source folder links to it, `source/<assignment>/checks.py -> ../../gradekit/checks.py`, and
+nbgrader releases a copy; README, "Adding an assignment".)
+"""
+
+import contextlib
+import warnings
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict: what was expected and what your code gave."""
+
+
+def _show_verdict(shell, kind, value, traceback, tb_offset=None):
+    """Show a failed check as its message alone (the helpers' frames say nothing useful)."""
+    lines = [f"\x1b[0;31m{kind.__name__}\x1b[0m: {value}"]
+    shell._showtraceback(kind, value, lines)
+    return lines
+
+
+def _install_display():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((CheckFailed,), _show_verdict)
+
+
+_install_display()
+
+
+def call(func, *args, **kwargs):
+    """Call your function with numpy warnings silenced (a warning is not an error here)."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return func(*args, **kwargs)
+    except NotImplementedError:
+        name = getattr(func, "__qualname__", None) or "this exercise"
+        raise CheckFailed(
+            f"{name} is not written yet: replace raise NotImplementedError() with your code"
+        ) from None
+
+
+def numbers(value, what="the result"):
+    """Your value as a float array, or a failure naming what was expected."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailed(
+            f"{what}: expected numbers, got {type(value).__name__} {value!r:.80}"
+        ) from None
+
+
+def expect(condition, message):
+    """Fail with this message unless the condition holds."""
+    if not condition:
+        raise CheckFailed(message)
+
+
+def expect_shape(what, value, shape):
+    """Fail unless the value is an array (or scalar) of this shape."""
+    got = numbers(value, what)
+    expect(got.shape == tuple(shape), f"{what}: expected shape {tuple(shape)}, got {got.shape}")
+
+
+def expect_close(what, value, expected, rtol=1e-7, atol=1e-12):
+    """Fail unless the value matches the expected numbers within tolerance."""
+    verdict = matches(value, expected, rtol, atol)
+    if verdict:
+        return
+    got, want = verdict.got, verdict.want
+    if verdict.problem != "values":
+        raise CheckFailed(f"{what}: {verdict}")
+    hint = diagnosis(got, want, rtol, atol)
+    if want.size == 1:
+        raise CheckFailed(f"{what}: expected {want.item()!r}, got {got.item()!r}{hint}")
+    raise CheckFailed(f"{what}: expected\n{want}\ngot\n{got}{hint}")
+
+
+class Comparison:
+    """Whether numbers match the expected ones; its text gives the size of the error, never
+    the expected numbers (hidden checks: `assert matches(got, want), "what"`)."""
+
+    def __init__(self, got, want, rtol, atol):
+        self.want = np.asarray(want, dtype=float)
+        self.reason = self.problem = ""
+        try:
+            self.got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            self.got = np.full(self.want.shape, np.nan)
+            self.problem, self.reason = "numbers", f"expected numbers, got {type(got).__name__}"
+            return
+        if self.got.shape != self.want.shape and self.got.size == self.want.size == 1:
+            self.got = self.got.reshape(self.want.shape)
+        if self.got.shape != self.want.shape:
+            self.problem = "shape"
+            self.reason = f"expected shape {self.want.shape}, got {self.got.shape}"
+            if self.got.size == self.want.size:
+                self.reason += ": a transposed matrix, or a reshape or broadcast gone wrong?"
+        elif not np.isfinite(self.got).all():
+            self.problem, self.reason = "finite", "got non-finite values (nan or inf)"
+        else:
+            error = np.abs(self.got - self.want)
+            self.wrong = int((error > atol + rtol * np.abs(self.want)).sum())
+            self.largest = float(error.max()) if error.size else 0.0
+            if self.wrong:
+                self.problem = "values"
+                self.reason = (
+                    f"{self.wrong} of {self.want.size} values differ from the reference "
+                    f"(largest error {self.largest:.3g})"
+                ) + diagnosis(self.got, self.want, rtol, atol)
+
+    def __bool__(self):
+        return not self.reason
+
+    def __repr__(self):
+        return self.reason or "matches"
+
+
+def diagnosis(got, want, rtol=1e-7, atol=1e-12):
+    """What numbers off from the expected ones show, if they show a common mistake:
+    the opposite sign, a constant factor, a transposed square matrix ("" otherwise)."""
+    scale = atol + rtol * np.abs(want)
+    if np.abs(want).max(initial=0) <= atol:
+        return ""
+    if (np.abs(got + want) <= scale).all():
+        return "; it has the opposite sign (a missing minus, or a step the wrong way?)"
+    if want.size < 2:  # any two numbers differ by a factor: only a whole one says something
+        factor = float(got.item() / want.item())
+        whole = factor if abs(factor) >= 1 else 1 / factor
+        if abs(whole) >= 2 and abs(whole - round(whole)) < 1e-9 * abs(whole):
+            return f"; it is off by a factor of {factor:.3g} (a missing 2/m, or a sum for a mean?)"
+        return ""
+    if (
+        want.ndim == 2
+        and want.shape[0] == want.shape[1] > 1
+        and (np.abs(got.T - want) <= scale).all()
+    ):
+        return "; it is the transpose of what is expected"
+    big = np.abs(want) > 1e-8 * np.abs(want).max()
+    ratios = got[big] / want[big]
+    factor = float(np.median(ratios)) if ratios.size else 1.0
+    if (
+        abs(factor - 1) > 1e-3
+        and (np.abs(got - factor * want) <= 1e3 * scale + 1e-9 * np.abs(want)).all()
+    ):
+        return f"; it is off by a constant factor of {factor:.3g} (a missing 2/m, or a sum for a mean?)"
+    return ""
+
+
+def matches(got, want, rtol=1e-7, atol=1e-12):
+    """Compare your numbers with the expected ones (see Comparison)."""
+    return Comparison(got, want, rtol, atol)
+
+
+def make(cls, args, **attributes):
+    """An object made by your class's __init__(*args), then given these attributes (so the
+    checks know what it holds). While __init__ is unfinished or fails, it is made without it,
+    with the attributes alone."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            made = cls(*args)
+    except Exception:
+        blank = getattr(cls, "_gradekit_blank", None)  # at grading time: made in your kernel
+        made = blank() if blank is not None else object.__new__(cls)
+    for name, value in attributes.items():
+        setattr(made, name, value)
+    return made
+
+
+@contextlib.contextmanager
+def skip_if_unfinished():
+    """Run a demonstration only once the exercises it uses are done."""
+    try:
+        yield
+    except NotImplementedError:
+        print(
+            "This cell uses an exercise you have not finished yet: finish it, then run this cell again."
+        )
