@@ -60,6 +60,8 @@ class Variant:
     damage: Callable[[Path], None] | None = None
     # a trick: the honest variant with the same wrong answers, which it must not outscore
     twin: str | None = None
+    # the "likely mistake"s its failed checks must name (each the start of one), and no other
+    diagnoses: tuple[str, ...] = ()
 
 
 def _fails(*cells: str) -> frozenset[str]:
@@ -646,6 +648,7 @@ BUGGY = [
         "math.exp: right on numbers, fails on arrays",
         {"s": "def s(x):\n    import math\n    return 1 / (1 + math.exp(-x))"},
         _fails("test_s_properties", "test_s_values", "test_log_likelihood_coin_flip"),
+        diagnoses=("works on single numbers only",),
     ),
     Variant(
         "sigmoid-no-one",
@@ -670,12 +673,14 @@ BUGGY = [
         "l2(x) = -ln(1 - x)",
         {"l2": "def l2(x):\n    return -np.log(1 - x)"},
         _fails(*_L_CHECKS),
+        diagnoses=("the opposite sign",),
     ),
     Variant(
         "l-math-log",
         "math.log: right on numbers, fails on arrays",
         {"l": "def l(x):\n    import math\n    return math.log(x)"},
         _fails("test_l_l2_values"),
+        diagnoses=("works on single numbers only",),
     ),
     Variant(
         "l2-wrong-order",
@@ -742,6 +747,7 @@ BUGGY = [
             "    return -np.mean(x * np.log(p) + (1 - x) * np.log(1 - p))"
         },
         _fails("test_log_likelihood_values", "test_log_likelihood_prefers_true_labels"),
+        diagnoses=("the slides' typo",),
     ),
     Variant(
         "loss-no-minus",
@@ -752,6 +758,7 @@ BUGGY = [
             "    return np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))"
         },
         _fails(*_LOSS_CHECKS),
+        diagnoses=("the opposite sign",),
     ),
     Variant(
         "loss-sum",
@@ -762,6 +769,10 @@ BUGGY = [
             "    return -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))"
         },
         _fails("test_log_likelihood_coin_flip", "test_log_likelihood_values"),
+        diagnoses=(
+            "off by a factor of 4 (a sum for a mean)",
+            "off by a factor of 50 (a sum for a mean)",
+        ),
     ),
     Variant(
         "loss-logs-swapped",
@@ -800,6 +811,7 @@ BUGGY = [
             "    self.loss = float('inf')"
         },
         _fails("test_init_draw_order", "test_init_lecture_losses"),
+        diagnoses=("off by a constant factor of 10",),
     ),
     Variant(
         "init-transposed",
@@ -814,6 +826,7 @@ BUGGY = [
             "    self.loss = float('inf')"
         },
         _fails("test_init_shapes", "test_init_draw_order", "test_init_lecture_losses"),
+        diagnoses=("a transposed matrix",),
     ),
     Variant(
         "init-no-loss",
@@ -857,6 +870,12 @@ BUGGY = [
             "    return self.loss"
         },
         _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+        diagnoses=(
+            "off by a factor of 2 (a sum for a mean)",
+            "off by a factor of 9 (a sum for a mean)",
+            "off by a factor of 100 (a sum for a mean)",
+            "off by a constant factor of 100 (a sum for a mean)",
+        ),
     ),
     Variant(
         "mse-not-stored",
@@ -882,12 +901,14 @@ BUGGY = [
         "gradients without their 2/m",
         {"ShallowNeuralNet.backward": _BACKWARD.replace("(2 / m) * ", "")},
         _fails(*_STEP_CHECKS),
+        diagnoses=("off by a constant factor of 3 (a missing 2/m",),
     ),
     Variant(
         "backward-ascent",
         "+= alpha * gradient: climbs the loss",
         {"ShallowNeuralNet.backward": _BACKWARD.replace(" - alpha * ", " + alpha * ")},
         _fails(*_STEP_CHECKS),
+        diagnoses=("the opposite sign",),
     ),
     Variant(
         "backward-early-update",
@@ -900,6 +921,7 @@ BUGGY = [
             ).replace("    self.W2 = self.W2 - alpha * dL_dW2\n    self.b2", "    self.b2")
         },
         _fails(*_STEP_CHECKS),
+        diagnoses=("W2 updated before the gradient of W1",),
     ),
     Variant(
         "backward-stale-loss",
@@ -910,6 +932,7 @@ BUGGY = [
             )
         },
         _fails("test_backward_refreshes_loss", "test_train_example"),
+        diagnoses=("the loss not refreshed",),
     ),
     Variant(
         "backward-no-bias-update",
@@ -920,6 +943,7 @@ BUGGY = [
             ).replace("    self.b2 = self.b2 - alpha * dL_db2\n", "")
         },
         _fails(*_STEP_CHECKS),
+        diagnoses=("all zeros",),
     ),
     Variant(
         "backward-missing-transpose",
@@ -956,6 +980,7 @@ BUGGY = [
         "stops when the loss changes by more than delta",
         {"ShallowNeuralNet.train": _TRAIN.replace("< delta", "> delta")},
         _fails(*_TRAIN_CHECKS),
+        diagnoses=("the comparison with delta inverted",),
     ),
     Variant(
         "train-no-early-stop",
@@ -967,6 +992,7 @@ BUGGY = [
             )
         },
         _fails("test_train_early_stopping"),
+        diagnoses=("no early stopping",),
     ),
     Variant(
         "train-ignores-alpha",
@@ -1054,6 +1080,7 @@ BUGGY = [
             "test_predict_samples_lecture",
             "test_log_likelihood_coin_flip",
         ),
+        diagnoses=("all zeros",),
     ),
     # Honest twins of the tricks below, and the members of the isolation pairs: the same bug
     # with and without the exercises that build on the buggy function.
@@ -1149,6 +1176,11 @@ BUGGY = [
             ),
         },
         _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+        diagnoses=(
+            "off by a factor of 2 (a sum for a mean)",
+            "off by a factor of 9 (a sum for a mean)",
+            "off by a factor of 100 (a sum for a mean)",
+        ),
     ),
     Variant(
         "backward-ascent-standalone",
@@ -1170,6 +1202,7 @@ BUGGY = [
             ),
         },
         _fails("test_backward_example", "test_backward_gradient", "test_backward_lecture_steps"),
+        diagnoses=("the opposite sign",),
     ),
     Variant(
         "backward-typo-name",

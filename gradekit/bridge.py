@@ -19,6 +19,7 @@ import zmq
 from jupyter_client.blocking import BlockingKernelClient
 
 from . import agent
+from .checks import likely
 
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")
 MAX_MESSAGE = 256 * 2**20  # largest answer accepted from a kernel, in bytes
@@ -46,9 +47,9 @@ class StudentError(Exception):
         if self.kind == "Timeout":
             return f"{what} did not finish in time ({self.message})"
         if self.kind == "TypeError" and "only" in self.message and "array" in self.message:
-            return (
-                f"{what} works on single numbers only ({self.message}): use numpy's functions"
-                " (np.exp, np.log), which work on whole arrays, not those of math"
+            return f"{what} raised TypeError: {self.message}; " + likely(
+                "works on single numbers only: math's functions, where numpy's (np.exp, "
+                "np.log) work on whole arrays"
             )
         if self.kind in ("BrokenConversation", "StoppedAnswering", "NameError"):
             return self.message

@@ -5,8 +5,11 @@ import sys
 import time
 from pathlib import Path
 
+from nbgrader.api import MissingEntry
+
 from . import autograde, course, demo, kernel
 from .exporters import EXPORTERS
+from .report import write_report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,6 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument("target", choices=sorted(EXPORTERS))
     export.add_argument("--to", help="output file (default: <target>_grades.csv)")
     export.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
+    report = commands.add_parser(
+        "report", help="write the class report (HTML, figures inside) for the teaching team"
+    )
+    report.add_argument("assignment")
+    report.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
+    report.add_argument("--to", type=Path, help="output file (default: reports/<assignment>.html)")
     args, extra = parser.parse_known_args(argv)
     if args.command == "demo":
         if extra:
@@ -94,6 +103,15 @@ def main(argv: list[str] | None = None) -> None:
         print(autograde.summary(outcomes, time.monotonic() - start))
         if any(o.error for o in outcomes):
             raise SystemExit(1)
+    elif args.command == "report":
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        try:
+            path = write_report(args.course, args.assignment, args.to)
+        except MissingEntry:
+            message = f"{args.course}: no assignment {args.assignment!r} in the gradebook"
+            raise SystemExit(message) from None
+        print(f"Wrote {path}")
     else:
         exporter = EXPORTERS[args.target]
         to = args.to or exporter.filename

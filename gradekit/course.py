@@ -92,21 +92,25 @@ def gradebook(course_dir: Path, db_url: str | None = None) -> Gradebook:
 def cell_scores(
     course_dir: Path, assignment: str, db_url: str | None = None
 ) -> dict[str, dict[str, float]]:
-    """Points of every grade cell, by student then by grade cell name."""
+    """Points of every autograded grade cell, by student then by grade cell name."""
     with gradebook(course_dir, db_url) as gb:
         return {
             submission.student.id: {
-                grade.cell.name: grade.score for nb in submission.notebooks for grade in nb.grades
+                grade.cell.name: grade.score
+                for nb in submission.notebooks
+                for grade in nb.grades
+                if grade.cell.cell_type == "code"
             }
             for submission in gb.find_assignment(assignment).submissions
         }
 
 
 def max_scores(course_dir: Path, assignment: str, db_url: str | None = None) -> dict[str, float]:
-    """Points each grade cell is worth."""
+    """Points each autograded grade cell is worth (not the written answers, graded by hand)."""
     with gradebook(course_dir, db_url) as gb:
         return {
             cell.name: cell.max_score
             for nb in gb.find_assignment(assignment).notebooks
             for cell in nb.grade_cells
+            if cell.cell_type == "code"
         }

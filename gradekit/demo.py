@@ -13,6 +13,7 @@ from nbgrader.api import MissingEntry
 
 from . import autograde, course, kernel
 from .exporters import EXPORTERS
+from .report import write_report
 
 
 def load_demo_class(origin: Path) -> ModuleType:
@@ -39,44 +40,77 @@ def load_demo_class(origin: Path) -> ModuleType:
     return module
 
 
-def score_table(course_dir: Path, assignment: str) -> tuple[list[dict], dict[str, float]]:
-    """One row per roster student: notebook scores and total (0 where nothing was handed in)."""
+def grade_by_hand(course_dir: Path, assignment: str, marks: dict) -> int:
+    """Give written answers their points and comment through nbgrader's API, as a teaching
+    assistant does in the formgrader: marks[student][grade cell] = (points, comment).
+    Returns how many answers were graded."""
+    graded = 0
     with course.gradebook(course_dir) as gb:
-        assignment = gb.find_assignment(assignment)
-        notebooks = [nb.name for nb in assignment.notebooks]
+        notebook_of = {
+            cell.name: nb.name
+            for nb in gb.find_assignment(assignment).notebooks
+            for cell in nb.grade_cells
+        }
+        for student, cells in sorted(marks.items()):
+            for cell, (points, comment) in sorted(cells.items()):
+                where = (cell, notebook_of[cell], assignment, student)
+                grade = gb.find_grade(*where)
+                grade.manual_score, grade.needs_manual_grade = points, False
+                gb.find_comment(*where).manual_comment = comment
+                graded += 1
+        gb.db.commit()
+    return graded
+
+
+def score_table(course_dir: Path, assignment: str) -> tuple[list[str], list[dict]]:
+    """The columns (with their maxima) and one row per roster student: points of each
+    notebook, autograded and graded by hand, and total (0 where nothing was handed in)."""
+    with course.gradebook(course_dir) as gb:
+        found = gb.find_assignment(assignment)
+        notebooks = {nb.name: nb.max_score for nb in found.notebooks}
+        by_hand = {
+            c.name for nb in found.notebooks for c in nb.grade_cells if c.cell_type != "code"
+        }
+        maxima = {
+            **{name.split("_")[0]: points for name, points in notebooks.items()},
+            "auto": sum(
+                c.max_score
+                for nb in found.notebooks
+                for c in nb.grade_cells
+                if c.name not in by_hand
+            ),
+            "by hand": sum(
+                c.max_score for nb in found.notebooks for c in nb.grade_cells if c.name in by_hand
+            ),
+            "total": sum(notebooks.values()),
+        }
         rows = []
         for student in gb.students:
             row = {"student": student.id, "name": f"{student.first_name} {student.last_name}"}
+            row.update(dict.fromkeys(maxima, 0.0))
             try:
-                submission = gb.find_submission(assignment.name, student.id)
-                scores = {nb.name: nb.score for nb in submission.notebooks}
+                submission = gb.find_submission(assignment, student.id)
             except MissingEntry:  # on the roster, nothing handed in
-                scores = {}
-            for name in notebooks:
-                row[name] = scores.get(name, 0.0)
-            row["total"] = sum(row[name] for name in notebooks)
+                rows.append(row)
+                continue
+            for nb in submission.notebooks:
+                row[nb.name.split("_")[0]] = nb.score
+                for grade in nb.grades:
+                    row["by hand" if grade.name in by_hand else "auto"] += grade.score
+            row["total"] = sum(nb.score for nb in submission.notebooks)
             rows.append(row)
-        maxima = {nb.name: nb.max_score for nb in assignment.notebooks}
-    return rows, maxima
+    return [f"{key} /{points:g}" for key, points in maxima.items()], rows
 
 
-def format_table(rows: list[dict], maxima: dict[str, float]) -> str:
+def format_table(columns: list[str], rows: list[dict]) -> str:
     """The score table as aligned text."""
-    header = ["student", "name", *maxima, "total"]
-    total_max = sum(maxima.values())
-    labels = [
-        "student",
-        "name",
-        *(f"{n.split('_')[0]} /{m:g}" for n, m in maxima.items()),
-        f"total /{total_max:g}",
-    ]
+    labels = ["student", "name", *columns]
     lines = [
-        [str(row[key]) if key in ("student", "name") else f"{row[key]:g}" for key in header]
-        for row in rows
+        [str(v) if k in ("student", "name") else f"{v:g}" for k, v in row.items()] for row in rows
     ]
     widths = [max(len(x) for x in column) for column in zip(labels, *lines, strict=True)]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in [labels, *lines]
     )
 
@@ -92,15 +126,15 @@ def run_demo(origin: Path, into: Path) -> str:
     course_dir.mkdir(parents=True)
     shutil.copytree(Path(origin) / "source", course_dir / "source")
     shutil.copy(Path(origin) / "nbgrader_config.py", course_dir)
-    print(f"[1/6] nbgrader generate_assignment: source/{assignment} -> release/{assignment}")
+    print(f"[1/8] nbgrader generate_assignment: source/{assignment} -> release/{assignment}")
     course.nbgrader(course_dir, "generate_assignment", assignment, "--force")
-    print(f"[2/6] nbgrader db student import {roster.name} ({_count_rows(roster)} students)")
+    print(f"[2/8] nbgrader db student import {roster.name} ({_count_rows(roster)} students)")
     course.nbgrader(course_dir, "db", "student", "import", str(roster))
-    print(f"[3/6] {len(demo.CLASS)} demo submissions -> submitted/")
+    print(f"[3/8] {len(demo.CLASS)} demo submissions -> submitted/")
     demo.hand_in(course_dir, demo.CLASS)
     warning = kernel.sandbox_warning(course.load_config(course_dir))
     sandbox = "not sandboxed" if warning else "each kernel sandboxed"
-    print(f"[4/6] autograde (nbgrader's converter, one worker per core, {sandbox}) -> autograded/")
+    print(f"[4/8] autograde (nbgrader's converter, one worker per core, {sandbox}) -> autograded/")
     if warning:
         print(warning)
     start = time.monotonic()
@@ -108,13 +142,15 @@ def run_demo(origin: Path, into: Path) -> str:
         course_dir, assignment, progress=autograde.print_progress, force=True
     )
     print(autograde.summary(outcomes, time.monotonic() - start))
-    print("[5/6] nbgrader generate_feedback -> feedback/")
+    count = grade_by_hand(course_dir, assignment, demo.marks())
+    print(f"[5/8] {count} written answers graded by hand (nbgrader's API, as in the formgrader)")
+    print("[6/8] nbgrader generate_feedback -> feedback/")
     course.nbgrader(course_dir, "generate_feedback", assignment, "--force")
     exports = course_dir / "exports"
-    print(f"[6/6] exports for {', '.join(EXPORTERS)} -> {exports}/")
+    print(f"[7/8] exports for {', '.join(EXPORTERS)} -> {exports}/")
     export_all(course_dir, exports, roster, demo.COLUMN_IDS)
-    rows, maxima = score_table(course_dir, assignment)
-    return format_table(rows, maxima)
+    print(f"[8/8] class report -> {write_report(course_dir, assignment)}")
+    return format_table(*score_table(course_dir, assignment))
 
 
 def export_all(course_dir: Path, folder: Path, roster: Path, column_ids: dict) -> list[Path]:

@@ -20,7 +20,8 @@ def is_solution_cell(cell) -> bool:
 
 
 def model_answers(source_dir: Path) -> dict[str, dict[str, str]]:
-    """Solution cell sources of each source notebook, solution markers removed."""
+    """Code solution cell sources of each source notebook, solution markers removed (the
+    written answers, graded by hand, are left out)."""
     answers = {}
     for path in sorted(Path(source_dir).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -29,7 +30,7 @@ def model_answers(source_dir: Path) -> dict[str, dict[str, str]]:
                 line for line in cell.source.splitlines() if line.strip() not in SOLUTION_MARKERS
             )
             for cell in nb.cells
-            if is_solution_cell(cell)
+            if is_solution_cell(cell) and cell.cell_type == "code"
         }
     return answers
 
@@ -72,7 +73,8 @@ def apply_changes(answers: dict[str, dict[str, str]], changes: dict[str, str]) -
 
 
 def write_submission(release_dir: Path, student_dir: Path, answers: dict | None) -> None:
-    """Write a student's copy of every release notebook, solution cells filled with `answers`.
+    """Write a student's copy of every release notebook, solution cells filled with `answers`
+    (by notebook, then cell id; a cell without an answer is left as released).
 
     With answers None the notebooks are handed in untouched (a blank submission).
     """
@@ -80,7 +82,7 @@ def write_submission(release_dir: Path, student_dir: Path, answers: dict | None)
     for path in sorted(Path(release_dir).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
-            if answers is not None and is_solution_cell(cell):
+            if answers is not None and cell.id in answers.get(path.name, {}):
                 cell.source = answers[path.name][cell.id]
         nbformat.write(nb, student_dir / path.name)
 

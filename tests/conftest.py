@@ -83,11 +83,14 @@ def execute(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def secret_lines(regions=("SOLUTION", "HIDDEN TESTS")) -> set[str]:
-    """Lines inside these regions of the source that appear nowhere else in it."""
+def secret_lines(regions=("SOLUTION", "HIDDEN TESTS"), cell_types=("code", "markdown")) -> set[str]:
+    """Lines inside these regions of the source's cells of these types that appear nowhere
+    else in it (the written answers' grading guide: SOLUTION regions of markdown cells)."""
     secret, public = set(), []
     for path in SOURCE.glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type not in cell_types:
+                continue
             inside = None
             for line in cell.source.splitlines():
                 begins = [r for r in ("SOLUTION", "HIDDEN TESTS") if f"### BEGIN {r}" in line]
@@ -124,6 +127,7 @@ def model_answers():
 
 @pytest.fixture(scope="session")
 def max_points(fresh_course) -> dict[str, float]:
+    """Points of every autograded grade cell (the written answers are graded by hand)."""
     return course.max_scores(fresh_course, ASSIGNMENT)
 
 

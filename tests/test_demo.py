@@ -5,6 +5,8 @@ import csv
 import os
 import shutil
 import tempfile
+from collections import defaultdict
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,9 @@ from conftest import (
 from selenium.webdriver.common.by import By
 
 import democlass
-from gradekit import demo
+from democlass.variants import VARIANTS
+from gradekit import course, demo
+from gradekit.report import mistake_kind
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +58,35 @@ def test_demo_leaves_the_course_as_it_was(demo_run):
 
 def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(demo_run, max_points):
     _, _, folder, table = demo_run
-    rows, _ = demo.score_table(folder, ASSIGNMENT)
+    _, rows = demo.score_table(folder, ASSIGNMENT)
     totals = {row["student"]: row["total"] for row in rows}
     expected = {
         student: sum(points.values())
         for student, points in expected_points(max_points, democlass.CLASS).items()
     }
+    by_hand = {
+        s: sum(points for points, _ in cells.values()) for s, cells in democlass.marks().items()
+    }
+    expected = {s: total + by_hand.get(s, 0) for s, total in expected.items()}
     expected["mo"] = 0.0  # on the roster, handed nothing in
     assert totals == expected
-    assert "Dupont, Jr." in table and "total /50" in table
-    hidden_code = secret_lines(regions=("HIDDEN TESTS",))
+    assert {row["student"]: row["by hand"] for row in rows if row["student"] in by_hand} == by_hand
+    assert "Dupont, Jr." in table and "by hand /10" in table and "total /60" in table
+    hidden = secret_lines(regions=("HIDDEN TESTS",)) | secret_lines(("SOLUTION",), ("markdown",))
     for student in democlass.CLASS:
         for page in ("part1_logistic_regression.html", "part2_shallow_neural_network.html"):
             text = html_text((folder / "feedback" / student / ASSIGNMENT / page).read_text())
-            leaked = quoted(hidden_code, text)
-            assert leaked == [], f"feedback of {student}, {page} shows hidden checks: {leaked[:3]}"
+            leaked = quoted(hidden, text)
+            assert leaked == [], (
+                f"feedback of {student}, {page} shows hidden checks or the grading guide: {leaked[:3]}"
+            )
+    # the teaching assistant's points and comment reach the student
+    hana = html_text(
+        (
+            folder / "feedback" / "hana" / ASSIGNMENT / "part2_shallow_neural_network.html"
+        ).read_text()
+    )
+    assert democlass.marks()["hana"]["written_zero_initialisation"][1] in hana
     # ivan's s returns 0.5 and his notebook patches np.allclose: the checks, outside his
     # kernel, say what is wrong with s
     ivan = folder / "feedback" / "ivan" / ASSIGNMENT / "part1_logistic_regression.html"
@@ -99,8 +117,10 @@ TABLE = "return [...document.querySelectorAll('tbody tr')].map(r => [...r.cells]
 
 
 def visit(driver, server, path: str, ready: str) -> None:
-    """Open a formgrader page and wait until the CSS selector `ready` matches."""
-    driver.get(f"{server.url}{path}?token={server.token}")
+    """Open a formgrader page (logged in first: its pages load their data with the login
+    cookie) and wait until the CSS selector `ready` matches."""
+    driver.get(f"{server.url}/formgrader?token={server.token}")
+    driver.get(f"{server.url}{path}")
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ready), SERVER_TIMEOUT, ready)
 
 
@@ -149,7 +169,7 @@ def test_formgrader_configuration_panel_is_readable(browser, formgrader):
 
 def test_formgrader_shows_every_score_and_who_needs_a_look(browser, formgrader, demo_run):
     folder = demo_run[2]
-    rows, _ = demo.score_table(folder, ASSIGNMENT)
+    _, rows = demo.score_table(folder, ASSIGNMENT)
     handed_in = {row["student"]: row["total"] for row in rows if row["student"] != "mo"}
     visit(browser, formgrader, f"/formgrader/manage_submissions/{ASSIGNMENT}", "tbody tr td")
     table = wait(
@@ -160,7 +180,7 @@ def test_formgrader_shows_every_score_and_who_needs_a_look(browser, formgrader, 
     )
     shown = {cells[1]: (cells[3], cells[4]) for cells in table}  # id: status, score
     assert {s: score for s, (_, score) in shown.items()} == {
-        s: f"{total:g} / 50" for s, total in handed_in.items()
+        s: f"{total:g} / 60" for s, total in handed_in.items()
     }
     assert {s for s, (status, _) in shown.items() if status != "graded"} == {"ivan"}
     assert shown["ivan"][0] == "needs manual grading"
@@ -178,11 +198,101 @@ def test_formgrader_shows_the_flagged_check_and_why(browser, formgrader):
     link = flagged[0].find_element(By.CSS_SELECTOR, "td.name a.name-shown")
     assert js(browser, "return arguments[0].textContent", link) == "Петров, Иван"
     browser.get(link.get_attribute("href"))
-    wait(
-        browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.score"), SERVER_TIMEOUT, "cells"
+    flag = "input.score.needs_manual_grade"  # set by the page's script once it has loaded
+    scores = wait(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, flag), SERVER_TIMEOUT, "the flag"
     )
-    scores = browser.find_elements(By.CSS_SELECTOR, "input.score.needs_manual_grade")
-    assert [s.get_attribute("id") for s in scores] == ["test_s_at_zero"]
+    assert [s.get_attribute("id") for s in scores] == ["test_s_at_zero"], [
+        (s.get_attribute("id"), s.get_attribute("class")) for s in scores
+    ]
     assert scores[0].get_attribute("placeholder") == "1", "the autograded point is kept"
     comment = browser.find_element(By.CSS_SELECTOR, "textarea#s-comment")
     assert "replaces numpy functions" in comment.get_attribute("placeholder")
+
+
+class Tables(HTMLParser):
+    """The text of every cell of every table of a page, by table id."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.tables, self.current, self.row = {}, None, None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.current = self.tables.setdefault(dict(attrs)["id"], [])
+        elif tag == "tr" and self.current is not None:
+            self.row = []
+        elif tag == "td" and self.row is not None:
+            self.row.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self.row:
+            self.current.append(self.row)
+        if tag in ("tr", "table"):
+            self.row = None if tag == "tr" else self.row
+            self.current = None if tag == "table" else self.current
+
+    def handle_data(self, data):
+        if self.row:
+            self.row[-1] += data
+
+
+def test_class_report_agrees_with_the_gradebook(demo_run, max_points):
+    folder = demo_run[2]
+    page = (folder / "reports" / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
+    tables = Tables(page).tables
+    summary = dict(tables["summary"])
+    assert (summary["on the roster"], summary["handed in"], summary["nothing handed in"]) == (
+        "13",
+        "12",
+        "1",
+    )
+    scores = course.cell_scores(folder, ASSIGNMENT)
+    assert [row[1] for row in tables["checks"]] == list(max_points)
+    for _, check, points, full, _ in tables["checks"]:
+        passed = sum(1 for cells in scores.values() if cells[check] >= max_points[check])
+        assert (points, full) == (f"{max_points[check]:g}", f"{passed} / {len(scores)}"), check
+    _, rows = demo.score_table(folder, ASSIGNMENT)
+    assert dict(tables["scores"]) == {
+        row["student"]: f"{row['total']:g}" for row in rows if row["student"] != "mo"
+    }
+    named = defaultdict(set)  # what the class's variants must be told
+    for student, variant in democlass.CLASS.items():
+        for mistake in VARIANTS[variant].diagnoses:
+            named[mistake_kind(mistake)].add(student)
+    shown = {mistake: set(who.split(", ")) for mistake, _, who in tables["diagnoses"]}
+    for mistake, students in named.items():
+        told = set().union(*(who for text, who in shown.items() if text.startswith(mistake)))
+        assert told == students, mistake
+    assert all(any(text.startswith(m) for m in named) for text in shown)
+    assert tables["flagged"] == [["ivan", "test_s_at_zero"]]
+    answered = defaultdict(int)
+    for cells in democlass.marks().values():
+        for cell in cells:
+            answered[cell] += 1
+    assert {row[1]: (row[3], row[4]) for row in tables["written"]} == {
+        cell: (str(n), "0") for cell, n in answered.items()
+    }  # every answer given is graded
+    assert "Nothing handed in</h2>\n<p>mo</p>" in page
+
+
+def test_class_report_shows_its_figures_in_a_browser(browser, demo_run):
+    report = demo_run[2] / "reports" / f"{ASSIGNMENT}.html"
+    browser.get(report.as_uri())
+    figures = wait(
+        browser,
+        lambda d: (
+            js(
+                d,
+                "return [...document.images].filter(i => i.complete && i.naturalWidth > 300)"
+                ".map(i => i.id)",
+            )
+            or None
+        ),
+        30,
+        "the report's figures",
+    )
+    assert sorted(figures) == ["checks-figure", "scores-figure"]
+    assert browser.title == f"Class report: {ASSIGNMENT}"
+    assert "Most frequent mistakes" in browser.find_element(By.TAG_NAME, "body").text

@@ -39,6 +39,7 @@ from democlass.variants import (
     VARIANTS,
 )
 from gradekit import autograde, course, kernel
+from gradekit.report import DIAGNOSIS
 
 NAMES = sorted(VARIANTS)
 
@@ -158,15 +159,27 @@ HIDDEN_FAILURES = {
         "sigmoid-sign",
         "test_s_values",
     ): "s on a 4x5 array: 20 of 20 values differ from the reference",
-    ("backward-early-update", "test_backward_gradient"): "the step of W1 uses W2 already updated",
-    ("backward-no-2-over-m", "test_backward_gradient"): "off by a constant factor",
-    ("backward-ascent", "test_backward_gradient"): "it has the opposite sign",
-    ("backward-stale-loss", "test_backward_refreshes_loss"): "still holds the loss from before",
-    ("loss-slide-typo", "test_log_likelihood_values"): "as the slides' typo does",
-    ("train-no-early-stop", "test_train_early_stopping"): "never stopped early",
-    ("train-stop-inverted", "test_train_early_stopping"): "is the comparison with delta inverted?",
-    ("sigmoid-math-exp", "test_s_values"): "works on single numbers only",
-    ("mse-sum", "test_mse_loss_example"): "expected 2.5, got 5.0; it is off by a factor of 2",
+    (
+        "backward-early-update",
+        "test_backward_gradient",
+    ): "likely mistake: W2 updated before the gradient of W1",
+    ("backward-no-2-over-m", "test_backward_gradient"): "likely mistake: off by a constant factor",
+    ("backward-ascent", "test_backward_gradient"): "likely mistake: the opposite sign",
+    (
+        "backward-stale-loss",
+        "test_backward_refreshes_loss",
+    ): "likely mistake: the loss not refreshed after the step",
+    ("loss-slide-typo", "test_log_likelihood_values"): "likely mistake: the slides' typo",
+    ("train-no-early-stop", "test_train_early_stopping"): "likely mistake: no early stopping",
+    (
+        "train-stop-inverted",
+        "test_train_early_stopping",
+    ): "likely mistake: the comparison with delta inverted",
+    ("sigmoid-math-exp", "test_s_values"): "likely mistake: works on single numbers only",
+    (
+        "mse-sum",
+        "test_mse_loss_example",
+    ): "expected 2.5, got 5.0; likely mistake: off by a factor of 2",
     ("train-ignores-alpha", "test_train_early_stopping"): "train stopped at the wrong step",
     ("init-no-loss", "test_init_shapes"): "has no attribute 'loss'",
     ("blank", "test_s_at_zero"): "s is not written yet: replace raise NotImplementedError()",
@@ -195,6 +208,28 @@ def test_failures_say_what_failed_without_the_answer(graded_class, name, cell):
     ]
     assert any(HIDDEN_FAILURES[name, cell] in error for error in errors), errors
     assert not any("expected\n" in error for error in errors), errors
+
+
+def named_mistakes(folder, student: str) -> set[str]:
+    """The "likely mistake"s the failed checks of a student's graded notebooks name."""
+    return {
+        mistake.strip()
+        for path in (folder / "autograded" / student / ASSIGNMENT).glob("*.ipynb")
+        for cell in nbformat.read(path, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+        for mistake in DIAGNOSIS.findall(output.evalue)
+    }
+
+
+@pytest.mark.parametrize("name", sorted(v.name for v in CORRECT + BUGGY))
+def test_each_mistake_is_named_and_nothing_else(graded_class, name):
+    """A buggy variant's failed checks name the likely mistakes it states, and no other; a
+    correct one is never told of a mistake."""
+    found = named_mistakes(graded_class.folder, name)
+    expected = VARIANTS[name].diagnoses
+    assert [m for m in expected if not any(f.startswith(m) for f in found)] == [], found
+    assert [f for f in found if not any(f.startswith(m) for m in expected)] == []
 
 
 INTAKE_PROBLEMS = {
@@ -263,7 +298,7 @@ def test_code_to_review_is_flagged_where_the_formgrader_shows_it(graded_class):
         for submission in gb.find_assignment(ASSIGNMENT).submissions:
             for nb in submission.notebooks:
                 for grade in nb.grades:
-                    if grade.needs_manual_grade:
+                    if grade.needs_manual_grade and grade.cell.cell_type == "code":
                         flagged.add(submission.student.id)
                         assert grade.score == grade.auto_score, (submission.student.id, grade.name)
                 for comment in nb.comments:

@@ -269,6 +269,7 @@ def test_release_runs_and_only_the_checks_of_unfinished_exercises_fail(tmp_path)
             c.id
             for c in nb.cells
             if c.metadata.get("nbgrader", {}).get("grade")
+            and c.cell_type == "code"
             and "### BEGIN HIDDEN" not in c.source
             and c.source.strip()
             and not c.source.lstrip().startswith("# Hidden check")

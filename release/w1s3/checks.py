@@ -40,6 +40,14 @@ def _install_display():
 _install_display()
 
 
+LIKELY = "likely mistake: "
+
+
+def likely(mistake):
+    """A diagnosis: the common mistake the numbers point to (what the class report counts)."""
+    return LIKELY + mistake
+
+
 def call(func, *args, **kwargs):
     """Call your function with numpy warnings silenced (a warning is not an error here)."""
     try:
@@ -75,15 +83,16 @@ def expect_shape(what, value, shape):
     expect(got.shape == tuple(shape), f"{what}: expected shape {tuple(shape)}, got {got.shape}")
 
 
-def expect_close(what, value, expected, rtol=1e-7, atol=1e-12):
-    """Fail unless the value matches the expected numbers within tolerance."""
-    verdict = matches(value, expected, rtol, atol)
+def expect_close(what, value, expected, rtol=1e-7, atol=1e-12, factor_cause=""):
+    """Fail unless the value matches the expected numbers within tolerance (factor_cause:
+    see `diagnosis`)."""
+    verdict = matches(value, expected, rtol, atol, factor_cause)
     if verdict:
         return
     got, want = verdict.got, verdict.want
     if verdict.problem != "values":
         raise CheckFailed(f"{what}: {verdict}")
-    hint = diagnosis(got, want, rtol, atol)
+    hint = diagnosis(got, want, rtol, atol, factor_cause)
     if want.size == 1:
         raise CheckFailed(f"{what}: expected {want.item()!r}, got {got.item()!r}{hint}")
     raise CheckFailed(f"{what}: expected\n{want}\ngot\n{got}{hint}")
@@ -93,7 +102,7 @@ class Comparison:
     """Whether numbers match the expected ones; its text gives the size of the error, never
     the expected numbers (hidden checks: `assert matches(got, want), "what"`)."""
 
-    def __init__(self, got, want, rtol, atol):
+    def __init__(self, got, want, rtol, atol, factor_cause=""):
         self.want = np.asarray(want, dtype=float)
         self.reason = self.problem = ""
         try:
@@ -108,7 +117,9 @@ class Comparison:
             self.problem = "shape"
             self.reason = f"expected shape {self.want.shape}, got {self.got.shape}"
             if self.got.size == self.want.size:
-                self.reason += ": a transposed matrix, or a reshape or broadcast gone wrong?"
+                self.reason += "; " + likely(
+                    "a transposed matrix, or a reshape or broadcast gone wrong"
+                )
         elif not np.isfinite(self.got).all():
             self.problem, self.reason = "finite", "got non-finite values (nan or inf)"
         else:
@@ -120,7 +131,7 @@ class Comparison:
                 self.reason = (
                     f"{self.wrong} of {self.want.size} values differ from the reference "
                     f"(largest error {self.largest:.3g})"
-                ) + diagnosis(self.got, self.want, rtol, atol)
+                ) + diagnosis(self.got, self.want, rtol, atol, factor_cause)
 
     def __bool__(self):
         return not self.reason
@@ -129,26 +140,34 @@ class Comparison:
         return self.reason or "matches"
 
 
-def diagnosis(got, want, rtol=1e-7, atol=1e-12):
-    """What numbers off from the expected ones show, if they show a common mistake:
-    the opposite sign, a constant factor, a transposed square matrix ("" otherwise)."""
+def diagnosis(got, want, rtol=1e-7, atol=1e-12, factor_cause=""):
+    """What numbers off from the expected ones show, if they show a common mistake: all
+    zeros, the opposite sign, a transposed square matrix, a constant factor ("" otherwise).
+
+    A factor is named for arrays off by the same factor everywhere, and for single numbers
+    off by a whole factor only when the check says what would cause one (`factor_cause`,
+    e.g. "a sum for a mean"): any two numbers differ by some factor.
+    """
     scale = atol + rtol * np.abs(want)
     if np.abs(want).max(initial=0) <= atol:
         return ""
+    if want.size > 1 and not got.any():
+        return "; " + likely("all zeros (a term or an update missing)")
     if (np.abs(got + want) <= scale).all():
-        return "; it has the opposite sign (a missing minus, or a step the wrong way?)"
-    if want.size < 2:  # any two numbers differ by a factor: only a whole one says something
+        return "; " + likely("the opposite sign (a missing minus, or a step the wrong way)")
+    cause = f" ({factor_cause})" if factor_cause else ""
+    if want.size < 2:
         factor = float(got.item() / want.item())
-        whole = factor if abs(factor) >= 1 else 1 / factor
-        if abs(whole) >= 2 and abs(whole - round(whole)) < 1e-9 * abs(whole):
-            return f"; it is off by a factor of {factor:.3g} (a missing 2/m, or a sum for a mean?)"
+        whole = factor if abs(factor) >= 1 else 1 / factor if factor else 0.0
+        if cause and abs(whole) >= 2 and abs(whole - round(whole)) < 1e-9 * abs(whole):
+            return "; " + likely(f"off by a factor of {factor:.3g}{cause}")
         return ""
     if (
         want.ndim == 2
         and want.shape[0] == want.shape[1] > 1
         and (np.abs(got.T - want) <= scale).all()
     ):
-        return "; it is the transpose of what is expected"
+        return "; " + likely("the transpose of what is expected")
     big = np.abs(want) > 1e-8 * np.abs(want).max()
     ratios = got[big] / want[big]
     factor = float(np.median(ratios)) if ratios.size else 1.0
@@ -156,13 +175,13 @@ def diagnosis(got, want, rtol=1e-7, atol=1e-12):
         abs(factor - 1) > 1e-3
         and (np.abs(got - factor * want) <= 1e3 * scale + 1e-9 * np.abs(want)).all()
     ):
-        return f"; it is off by a constant factor of {factor:.3g} (a missing 2/m, or a sum for a mean?)"
+        return "; " + likely(f"off by a constant factor of {factor:.3g}{cause}")
     return ""
 
 
-def matches(got, want, rtol=1e-7, atol=1e-12):
-    """Compare your numbers with the expected ones (see Comparison)."""
-    return Comparison(got, want, rtol, atol)
+def matches(got, want, rtol=1e-7, atol=1e-12, factor_cause=""):
+    """Compare your numbers with the expected ones (see Comparison and diagnosis)."""
+    return Comparison(got, want, rtol, atol, factor_cause)
 
 
 def make(cls, args, **attributes):
