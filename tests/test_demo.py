@@ -27,7 +27,7 @@ from selenium.webdriver.common.by import By
 import democlass
 from democlass.variants import VARIANTS
 from gradekit import course, demo
-from gradekit.report import mistake_kind
+from gradekit.report import mistake_kind, read_results, render
 
 
 @pytest.fixture(scope="module")
@@ -275,6 +275,7 @@ def test_class_report_agrees_with_the_gradebook(demo_run, max_points):
         cell: (str(n), "0") for cell, n in answered.items()
     }  # every answer given is graded
     assert "Nothing handed in</h2>\n<p>mo</p>" in page
+    assert render(read_results(folder, ASSIGNMENT)) == page  # the same gradebook, the same bytes
 
 
 def test_class_report_shows_its_figures_in_a_browser(browser, demo_run):
