@@ -213,10 +213,12 @@ def autograde_class(
     force: bool = False,
     shard: tuple[int, int] | None = None,
     db_url: str | None = None,
+    scheduler: str | None = None,
 ) -> list[Outcome]:
     """Check and autograde the class (or the named students, always regraded) on `jobs`
-    processes, skipping students already graded unless `force`; only shard K of N if given.
-    The gradebook is the course's configured one unless `db_url` is given."""
+    processes, or on the Dask cluster whose scheduler is given, skipping students already
+    graded unless `force`; only shard K of N if given. The gradebook is the course's
+    configured one unless `db_url` is given."""
     course_dir = Path(course_dir).resolve()
     db_url = db_url or course.configured_db_url(course_dir)
     submitted = course_dir / "submitted"
@@ -241,7 +243,11 @@ def autograde_class(
             outcomes[student].skipped = True
         else:
             to_grade.append((assignment, student, stamp))
-    if to_grade:
+    if to_grade and scheduler:
+        from .cluster import grade_on_cluster
+
+        grade_on_cluster(course_dir, db_url, to_grade, scheduler, outcomes, progress)
+    elif to_grade:
         _grade_on_pool(course_dir, db_url, to_grade, jobs, outcomes, progress)
     return [outcomes[student] for student in names]
 

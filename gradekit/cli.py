@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> None:
         help="grade only shard K of N (students by a hash of their id), e.g. one per machine",
     )
     grade.add_argument(
+        "--scheduler",
+        help="grade on a Dask cluster: its scheduler's address or scheduler file (default: "
+        "c.DaskCluster.scheduler in nbgrader_config.py, else this machine)",
+    )
+    grade.add_argument(
         "--db-url",
         help="gradebook URL, e.g. postgresql://user@host/db (default: c.CourseDirectory.db_url "
         "in nbgrader_config.py, else sqlite gradebook.db)",
@@ -97,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
             force=args.force,
             shard=args.shard,
             db_url=args.db_url,
+            scheduler=args.scheduler or configured_scheduler(args.course),
         )
         if args.shard:
             print(f"Shard {args.shard[0]}/{args.shard[1]}: {len(outcomes)} students.")
@@ -117,6 +123,13 @@ def main(argv: list[str] | None = None) -> None:
         to = args.to or exporter.filename
         course.nbgrader(args.course, *export_args(args.target, to), *extra)
         print(f"Wrote {to}")
+
+
+def configured_scheduler(course_dir: Path) -> str:
+    """The Dask scheduler nbgrader_config.py names (c.DaskCluster.scheduler), or ""."""
+    from .cluster import DaskCluster
+
+    return DaskCluster(config=course.load_config(course_dir)).scheduler
 
 
 def parse_shard(text: str) -> tuple[int, int]:

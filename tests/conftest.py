@@ -1,6 +1,7 @@
 """Shared fixtures: course folders made from this repository, real nbgrader runs on them."""
 
 import contextlib
+import glob
 import html
 import json
 import os
@@ -16,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import nbformat
+import psycopg
 import pytest
 from nbclient import NotebookClient
 from selenium import webdriver
@@ -258,3 +260,67 @@ def running_lab(root: Path, env: dict, log: Path, *options: str):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# A throwaway PostgreSQL server (Debian's `postgresql` package; `.ci/run` installs it).
+
+
+def postgres_bin() -> Path:
+    """The folder of the newest installed PostgreSQL server binaries."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=_version)
+    if not found:
+        pytest.fail(
+            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/pg_ctl): "
+            "install them with `apt-get install postgresql` (.ci/run does)",
+            pytrace=False,
+        )
+    return Path(found[-1]).parent
+
+
+def _version(path: str) -> float:
+    return float(Path(path).parts[-3])
+
+
+def run_as_postgres(*command: str, cwd: Path) -> None:
+    """Run a server command as the `postgres` user when we are root (initdb and pg_ctl
+    refuse to run as root)."""
+    if os.geteuid() == 0:
+        command = ("setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *command)
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+@pytest.fixture(scope="session")
+def postgres_port():
+    """A PostgreSQL server started on loopback for this session: its port."""
+    binaries = postgres_bin()
+    folder = Path(tempfile.mkdtemp(prefix="gradekit-postgres-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", free_port()
+    run_as_postgres(
+        str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync",
+        cwd=folder,
+    )  # fmt: skip
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {folder} -c fsync=off"
+    run_as_postgres(
+        str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"),
+        "-o", options, "-w", "start",
+        cwd=folder,
+    )  # fmt: skip
+    try:
+        yield port
+    finally:
+        run_as_postgres(str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "stop", cwd=folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_port, request):
+    """The URL of a new, empty database for one test."""
+    name = f"gradebook_{request.node.name[:40]}".lower()
+    server = f"host=127.0.0.1 port={postgres_port} user=postgres"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return f"postgresql://postgres@127.0.0.1:{postgres_port}/{name}"
