@@ -70,6 +70,10 @@ c.PercentPerDay.percent_per_day = 10
 # /etc/jupyter/nbgrader_config.py, e.g. c.Exchange.root = "/srv/nbgrader/exchange".
 c.Exchange.root = course_exchange(__file__)
 
+# A class graded on a Dask cluster (README, "A class on a cluster"): its scheduler, for
+# `gradekit autograde`; the gradebook must then be PostgreSQL (c.CourseDirectory.db_url).
+# c.DaskCluster.scheduler = "tcp://scheduler.example.edu:8786"
+
 # A student who submits again before the next collect has the newest copy collected (and
 # graded again by the next autograde): nbgrader's collect keeps the first one by default.
 c.ExchangeCollect.update = True

@@ -9,6 +9,11 @@ graded three ways, each in its own copy of the course: (a) `nbgrader autograde`,
 after the other, as the floor. Prints a table of wall times, ratios, how many cores each
 way kept busy on average (from /proc/stat: run it on an otherwise idle machine) and peak
 memory.
+
+With --postgres postgresql://user@host:port (a server the benchmark may create databases
+on), the same class is also graded into PostgreSQL twice: by the local pool of --jobs
+workers, and on a local Dask cluster of --jobs single-threaded worker processes
+(`--scheduler`, started before the clock), and a second table gives the Dask overhead.
 """
 
 import argparse
@@ -91,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 200])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--postgres", help="postgresql://user@host:port, for the Dask column")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "agg")  # as in grading, for a fair floor
     rows = []
@@ -113,6 +119,12 @@ def main() -> None:
                 timings[mode] = time.monotonic() - start
                 cores[mode] = (busy_cpu_seconds() - busy) / timings[mode]
                 print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
+            if args.postgres:
+                for mode in ("pool-pg", "dask"):
+                    folder = Path(scratch) / f"class{size}-{mode}"
+                    shutil.copytree(base, folder)
+                    timings[mode] = grade_into_postgres(folder, args, f"bench_{size}_{mode[:4]}")
+                    print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
             rows.append((size, timings, cores))
     print(f"| class | plain nbgrader | kit, {args.jobs} jobs | bare serial | plain / kit | "
           f"kit / (bare / jobs) | cores busy: plain, kit, bare |")  # fmt: skip
@@ -127,6 +139,42 @@ def main() -> None:
             f"| {busy['plain']:.2f}, {busy['kit']:.2f}, {busy['bare']:.2f} |"
         )
     print(f"\nPeak resident memory of one process (kernel or worker): {peak_memory_mb():.0f} MiB")
+    if args.postgres:
+        print(f"\n| class | local pool, {args.jobs} jobs, PostgreSQL | Dask, {args.jobs} workers, "
+              "PostgreSQL | Dask / pool |")  # fmt: skip
+        print("| --- | --- | --- | --- |")
+        for size, t, _ in rows:
+            print(
+                f"| {size} | {t['pool-pg']:.0f} s ({t['pool-pg'] / size:.2f} s each) "
+                f"| {t['dask']:.0f} s ({t['dask'] / size:.2f} s each) "
+                f"| {t['dask'] / t['pool-pg']:.2f} |"
+            )
+
+
+def grade_into_postgres(folder: Path, args, database: str) -> float:
+    """Seconds to grade the class in `folder` into a new PostgreSQL database, on the local
+    pool (database name ending in pool) or on a local Dask cluster started beforehand."""
+    import psycopg
+
+    with psycopg.connect(args.postgres, autocommit=True) as db:
+        db.execute(f"DROP DATABASE IF EXISTS {database}")
+        db.execute(f"CREATE DATABASE {database}")
+    url = f"{args.postgres.rstrip('/')}/{database}"
+    with open(folder / "nbgrader_config.py", "a") as config:
+        config.write(f'\nc.CourseDirectory.db_url = "{url}"\n')
+    course.nbgrader(folder, "generate_assignment", democlass.ASSIGNMENT, "--force")
+    if database.endswith("pool"):
+        start = time.monotonic()
+        autograde.autograde_class(folder, democlass.ASSIGNMENT, jobs=args.jobs)
+        return time.monotonic() - start
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=args.jobs, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        start = time.monotonic()
+        autograde.autograde_class(folder, democlass.ASSIGNMENT, scheduler=cluster)
+        return time.monotonic() - start
 
 
 if __name__ == "__main__":

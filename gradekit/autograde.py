@@ -213,10 +213,11 @@ def autograde_class(
     force: bool = False,
     shard: tuple[int, int] | None = None,
     db_url: str | None = None,
-    scheduler: str | None = None,
+    scheduler=None,
 ) -> list[Outcome]:
     """Check and autograde the class (or the named students, always regraded) on `jobs`
-    processes, or on the Dask cluster whose scheduler is given, skipping students already
+    processes, or on a Dask cluster (`scheduler`: an address, a scheduler file or a cluster
+    object such as dask-gateway's or dask-jobqueue's), skipping students already
     graded unless `force`; only shard K of N if given. The gradebook is the course's
     configured one unless `db_url` is given."""
     course_dir = Path(course_dir).resolve()

@@ -78,7 +78,8 @@ def grade_student(course_dir: str, db_url: str, task: tuple[str, str, str]):
 
 
 def grade_on_cluster(course_dir, db_url, tasks, scheduler, outcomes, progress) -> None:
-    """Grade the tasks on the cluster, filling in the outcomes as students finish."""
+    """Grade the tasks on the cluster (a scheduler's address, a scheduler file, or a Dask
+    cluster object), filling in the outcomes as students finish."""
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -92,8 +93,13 @@ def grade_on_cluster(course_dir, db_url, tasks, scheduler, outcomes, progress) -
             "shared between machines)"
         )
     assignment = tasks[0][0]
-    kind = "scheduler_file" if os.path.isfile(scheduler) else "address"
-    with Client(**{kind: scheduler}, timeout=30) as client:
+    if not isinstance(scheduler, str):  # a cluster object (dask-gateway, dask-jobqueue, ...)
+        connect = {"address": scheduler}
+    elif os.path.isfile(scheduler):
+        connect = {"scheduler_file": scheduler}
+    else:
+        connect = {"address": scheduler}
+    with Client(**connect, timeout=30) as client:
         workers = client.scheduler_info()["workers"]
         if not workers:
             raise SystemExit(f"no Dask workers at {scheduler}")
