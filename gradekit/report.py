@@ -116,6 +116,8 @@ def figure_png(draw, height: float = 3.2) -> str:
 
 
 def score_figure(results: ClassResults) -> str:
+    """A histogram of the scores of those who handed in."""
+
     def draw(axes):
         top = results.max_score
         bins = [top * i / 10 for i in range(11)]
@@ -129,6 +131,8 @@ def score_figure(results: ClassResults) -> str:
 
 
 def checks_figure(results: ClassResults) -> str:
+    """A bar per check: the share of submissions with its full points."""
+
     def draw(axes):
         names = [check for _, check, _, _, _ in results.checks]
         rates = [100 * f / n if n else 0.0 for _, _, _, f, n in results.checks]
