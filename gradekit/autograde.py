@@ -172,7 +172,8 @@ def is_transient(error: str) -> bool:
     return any(text in error for text in TRANSIENT_ERRORS)
 
 
-def _start_worker(course_dir: str, db_url: str) -> None:
+def start_worker(course_dir: str, db_url: str) -> None:
+    """Set this process up to grade the course's students (nbgrader's API, config loaded once)."""
     global _API, _COURSE_DIR
     from nbgrader.apps.api import NbGraderAPI
 
@@ -185,7 +186,9 @@ def _start_worker(course_dir: str, db_url: str) -> None:
     _COURSE_DIR = Path(course_dir)
 
 
-def _grade(args: tuple[str, str, str]) -> tuple[str, bool, str]:
+def grade_submission(args: tuple[str, str, str]) -> tuple[str, bool, str]:
+    """Grade one student, (assignment, student, fingerprint), in this worker: (student,
+    success, error), the marker written last."""
     assignment, student, stamp = args
     marker = marker_path(_COURSE_DIR, assignment, student)
     marker.unlink(missing_ok=True)
@@ -253,12 +256,22 @@ def autograde_class(
     return [outcomes[student] for student in names]
 
 
+def grade_in_this_process(course_dir: str, db_url: str, task: tuple[str, str, str]):
+    """Grade one student, setting this process up as a worker first if need be (what a Dask
+    worker runs for each task)."""
+    if _API is None or str(_COURSE_DIR) != course_dir:
+        start_worker(course_dir, db_url)
+    return grade_submission(task)
+
+
 def _grade_on_pool(course_dir, db_url, tasks, jobs, outcomes, progress) -> None:
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     context = multiprocessing.get_context("spawn")
     started = time.monotonic()
-    with context.Pool(jobs, initializer=_start_worker, initargs=(str(course_dir), db_url)) as pool:
-        for done, (student, success, error) in enumerate(pool.imap_unordered(_grade, tasks), 1):
+    with context.Pool(jobs, initializer=start_worker, initargs=(str(course_dir), db_url)) as pool:
+        for done, (student, success, error) in enumerate(
+            pool.imap_unordered(grade_submission, tasks), 1
+        ):
             outcome = outcomes[student]
             outcome.graded, outcome.error = success, "" if success else error
             if progress:

@@ -1,9 +1,9 @@
 """Grade a class on a Dask distributed cluster (`gradekit autograde --scheduler ADDRESS`).
 
-One task per student. Each worker grades exactly as a local worker does (`autograde._grade`:
-nbgrader's converter, the kit's sandbox and judge), reading the course folder at the same
-path (a shared folder: NFS, a hub's shared volume) and writing the course's PostgreSQL
-gradebook. The scheduler balances the load as tasks finish; a student whose worker is lost
+One task per student. Each worker grades exactly as a local worker does (the same function,
+`autograde.grade_in_this_process`: nbgrader's converter, the kit's sandbox and judge),
+reading the course folder at the same path (a shared folder: NFS, a hub's shared volume)
+and writing the course's PostgreSQL gradebook. The scheduler balances the load as tasks finish; a student whose worker is lost
 mid-grading is graded again on another worker (nbgrader regrades a student as a whole, and
 the record of a finished grading is written last, so nothing is lost or counted twice).
 
@@ -70,13 +70,6 @@ def worker_problems(course_dir: str, assignment: str, kit: str, digest: str, db_
     return problems
 
 
-def grade_student(course_dir: str, db_url: str, task: tuple[str, str, str]):
-    """Grade one student on this worker (its grading state made on first use)."""
-    if autograde._API is None or str(autograde._COURSE_DIR) != course_dir:
-        autograde._start_worker(course_dir, db_url)
-    return autograde._grade(task)
-
-
 def grade_on_cluster(course_dir, db_url, tasks, scheduler, outcomes, progress) -> None:
     """Grade the tasks on the cluster (a scheduler's address, a scheduler file, or a Dask
     cluster object), filling in the outcomes as students finish."""
@@ -117,7 +110,11 @@ def grade_on_cluster(course_dir, db_url, tasks, scheduler, outcomes, progress) -
         run = secrets.token_hex(4)
         futures = {
             client.submit(
-                grade_student, str(course_dir), db_url, task, key=f"gradekit-{task[1]}-{run}"
+                autograde.grade_in_this_process,
+                str(course_dir),
+                db_url,
+                task,
+                key=f"gradekit-{task[1]}-{run}",
             ): task[1]
             for task in tasks
         }
