@@ -104,20 +104,26 @@ def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
     return zlib.crc32(student.encode("utf-8")) % n == k - 1
 
 
-def fingerprint(course_dir: Path, assignment: str, student: str) -> str:
-    """A hash of every file the student handed in and of the assignment's source (its
-    checks): it changes when the submission or the grading does."""
+def files_digest(*tops: Path) -> str:
+    """A hash of the names and contents of the files in these folders (or of these files),
+    checkpoints and bytecode caches left out."""
     digest = hashlib.sha256()
-    for top in (
-        course_dir / "submitted" / student / assignment,
-        course_dir / "source" / assignment,
-    ):
-        for path in sorted(top.rglob("*")):
-            if path.is_file() and not IGNORED_FILES & set(path.relative_to(top).parts):
-                digest.update(str(path.relative_to(top)).encode("utf-8") + b"\0")
+    for top in tops:
+        for path in [top] if top.is_file() else sorted(top.rglob("*")):
+            name = path.name if path == top else str(path.relative_to(top))
+            if path.is_file() and not IGNORED_FILES & set(Path(name).parts):
+                digest.update(name.encode("utf-8") + b"\0")
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
         digest.update(b"\1")
     return digest.hexdigest()
+
+
+def fingerprint(course_dir: Path, assignment: str, student: str) -> str:
+    """A hash of every file the student handed in and of the assignment's source (its
+    checks): it changes when the submission or the grading does."""
+    return files_digest(
+        course_dir / "submitted" / student / assignment, course_dir / "source" / assignment
+    )
 
 
 def marker_path(course_dir: Path, assignment: str, student: str) -> Path:

@@ -12,7 +12,6 @@ with the same config and assignment source, the gradebook reachable. Dask is an 
 extra: `pip install -e '.[cluster]'`.
 """
 
-import hashlib
 import os
 import secrets
 import time
@@ -37,14 +36,9 @@ class DaskCluster(Configurable):
 
 def course_digest(course_dir: Path, assignment: str) -> str:
     """A hash of what grading reads from the course folder: config and assignment source."""
-    digest = hashlib.sha256()
-    paths = [course_dir / "nbgrader_config.py"]
-    paths += sorted(p for p in (course_dir / "source" / assignment).rglob("*") if p.is_file())
-    for path in paths:
-        if "__pycache__" in path.parts:
-            continue
-        digest.update(str(path.relative_to(course_dir)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return autograde.files_digest(
+        course_dir / "nbgrader_config.py", course_dir / "source" / assignment
+    )
 
 
 def worker_problems(course_dir: str, assignment: str, kit: str, digest: str, db_url: str):

@@ -67,22 +67,13 @@ def score_table(course_dir: Path, assignment: str) -> tuple[list[str], list[dict
     notebook, autograded and graded by hand, and total (0 where nothing was handed in)."""
     with course.gradebook(course_dir) as gb:
         found = gb.find_assignment(assignment)
-        notebooks = {nb.name: nb.max_score for nb in found.notebooks}
-        by_hand = {
-            c.name for nb in found.notebooks for c in nb.grade_cells if c.cell_type != "code"
-        }
+        cells = [cell for nb in found.notebooks for cell in nb.grade_cells]
+        by_hand = {cell.name for cell in cells if cell.cell_type != "code"}
         maxima = {
-            **{name.split("_")[0]: points for name, points in notebooks.items()},
-            "auto": sum(
-                c.max_score
-                for nb in found.notebooks
-                for c in nb.grade_cells
-                if c.name not in by_hand
-            ),
-            "by hand": sum(
-                c.max_score for nb in found.notebooks for c in nb.grade_cells if c.name in by_hand
-            ),
-            "total": sum(notebooks.values()),
+            **{nb.name.split("_")[0]: nb.max_score for nb in found.notebooks},
+            "auto": sum(cell.max_score for cell in cells if cell.name not in by_hand),
+            "by hand": sum(cell.max_score for cell in cells if cell.name in by_hand),
+            "total": found.max_score,
         }
         rows = []
         for student in gb.students:

@@ -88,15 +88,22 @@ def read_results(course_dir: Path, assignment: str, db_url: str | None = None) -
                     scores = hand_scores[key]
                     mean = statistics.fmean(scores) if scores else None
                     results.written.append((*key, cell.max_score, given[key], to_grade[key], mean))
-    autograded = Path(course_dir) / "autograded"
     for student in results.totals:
-        for path in sorted((autograded / student / assignment).glob("*.ipynb")):
-            for cell in nbformat.read(path, as_version=4).cells:
-                for output in cell.get("outputs", []):
-                    if output.get("output_type") == "error":
-                        for mistake in DIAGNOSIS.findall(output.get("evalue", "")):
-                            results.diagnoses[mistake_kind(mistake)].add(student)
+        for mistake in mistakes_named(Path(course_dir), assignment, student):
+            results.diagnoses[mistake_kind(mistake)].add(student)
     return results
+
+
+def mistakes_named(course_dir: Path, assignment: str, student: str) -> set[str]:
+    """The likely mistakes the failed checks of a student's autograded notebooks name."""
+    return {
+        mistake.strip()
+        for path in (course_dir / "autograded" / student / assignment).glob("*.ipynb")
+        for cell in nbformat.read(path, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+        for mistake in DIAGNOSIS.findall(output.get("evalue", ""))
+    }
 
 
 def figure_png(draw, height: float = 3.2) -> str:

@@ -75,9 +75,7 @@ class FlagForReview(NbGraderPreprocessor):
             if answers:
                 before = [i for i in answers if i <= index]
                 answer = before[-1] if before else answers[0]
-                notes.setdefault(answer, []).extend(
-                    w for w in why if w not in notes.get(answer, [])
-                )
+                notes.setdefault(answer, {}).update(dict.fromkeys(why))  # in order, once
         if not flags:
             return nb, resources
         info = resources["nbgrader"]

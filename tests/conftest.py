@@ -319,8 +319,11 @@ def postgres_port():
 @pytest.fixture
 def postgres_url(postgres_port, request):
     """The URL of a new, empty database for one test."""
-    name = f"gradebook_{request.node.name[:40]}".lower()
-    server = f"host=127.0.0.1 port={postgres_port} user=postgres"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return f"postgresql://postgres@127.0.0.1:{postgres_port}/{name}"
+    return new_database(postgres_port, f"gradebook_{request.node.name[:40]}".lower())
+
+
+def new_database(port: int, name: str) -> str:
+    """Create an empty database on the loopback server; its URL."""
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres", autocommit=True) as db:
+        db.execute(f"CREATE DATABASE {name}")
+    return f"postgresql://postgres@127.0.0.1:{port}/{name}"

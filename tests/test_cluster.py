@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, GRADEKIT, expected_points, make_course
+from conftest import ASSIGNMENT, GRADEKIT, expected_points, make_course, new_database
 from distributed import Client
 
 import democlass
@@ -73,13 +73,7 @@ def dask_cluster(tmp_path_factory):
 def graded_on_cluster(tmp_path_factory, dask_cluster, postgres_port):
     """The class graded on the cluster into PostgreSQL, one worker killed mid-run, while the
     same class is graded by a serial `nbgrader autograde` into sqlite beside it."""
-    url = f"postgresql://postgres@127.0.0.1:{postgres_port}/gradebook_cluster"
-    import psycopg
-
-    with psycopg.connect(
-        f"host=127.0.0.1 port={postgres_port} user=postgres", autocommit=True
-    ) as db:
-        db.execute("CREATE DATABASE gradebook_cluster")
+    url = new_database(postgres_port, "gradebook_cluster")
     folder = make_course(tmp_path_factory.mktemp("cluster") / "course")
     democlass.hand_in(folder, CLASS)
     serial = folder.parent / "serial"

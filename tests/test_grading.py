@@ -39,7 +39,7 @@ from democlass.variants import (
     VARIANTS,
 )
 from gradekit import autograde, course, kernel
-from gradekit.report import DIAGNOSIS
+from gradekit.report import mistakes_named
 
 NAMES = sorted(VARIANTS)
 
@@ -210,23 +210,11 @@ def test_failures_say_what_failed_without_the_answer(graded_class, name, cell):
     assert not any("expected\n" in error for error in errors), errors
 
 
-def named_mistakes(folder, student: str) -> set[str]:
-    """The "likely mistake"s the failed checks of a student's graded notebooks name."""
-    return {
-        mistake.strip()
-        for path in (folder / "autograded" / student / ASSIGNMENT).glob("*.ipynb")
-        for cell in nbformat.read(path, as_version=4).cells
-        for output in cell.get("outputs", [])
-        if output.output_type == "error"
-        for mistake in DIAGNOSIS.findall(output.evalue)
-    }
-
-
 @pytest.mark.parametrize("name", sorted(v.name for v in CORRECT + BUGGY))
 def test_each_mistake_is_named_and_nothing_else(graded_class, name):
     """A buggy variant's failed checks name the likely mistakes it states, and no other; a
     correct one is never told of a mistake."""
-    found = named_mistakes(graded_class.folder, name)
+    found = mistakes_named(graded_class.folder, ASSIGNMENT, name)
     expected = VARIANTS[name].diagnoses
     assert [m for m in expected if not any(f.startswith(m) for f in found)] == [], found
     assert [f for f in found if not any(f.startswith(m) for m in expected)] == []
