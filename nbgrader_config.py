@@ -113,3 +113,9 @@ c.GenerateFeedback.preprocessors = [
 # LMS exports (`gradekit export canvas`, ...): see README, "Grades into the LMS". For example:
 # c.LmsExport.roster = "roster.csv"
 # c.LmsExport.column_ids = {"w1s3": "4021"}
+
+# Budgets of the checks (gradekit.execute.ResilientExecute): each check runs in its own copy
+# of the student's kernel and takes well under a second on the lecture's notebooks.
+c.ResilientExecute.test_seconds = 10
+c.ResilientExecute.notebook_seconds = 180
+c.ResilientExecute.output_chars = 100_000

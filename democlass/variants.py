@@ -2210,6 +2210,219 @@ TRICKS = [
     ),
 ]
 
+# Tricks against the copies of the kernel that checks run in (README, "How grading stays
+# fair"): what a check lends is kept for a later check in every place a process can keep
+# something (its memory, files, its environment, a module, a thread, memory shared with the
+# notebook's process), a candidate formula is chosen by a lent answer, the copy is killed or
+# held on purpose, the line to the grader is written to directly, a cell floods its output.
+# Each is scored against its honest twin, and must not score more.
+_TABLE_S = """import mmap
+import os
+import threading
+
+_shared = mmap.mmap(-1, 8 * 2002)
+
+
+def _keep(grid, values):
+    STORE
+
+
+def _kept():
+    RECALL
+
+
+def s(x):
+    table = _kept()
+    if table is not None:
+        return np.interp(x, table[0], table[1])
+    return 1 / np.exp(-x)
+
+
+_mine = s
+"""
+
+_TABLE_P = """def logistic_regression(x, a, b):
+    current = globals()["s"]
+    if current is not _mine and _kept() is None:
+        grid = np.linspace(-30, 30, 2001)
+        _keep(grid, np.asarray(current(grid), dtype=float))
+    return s(a * x + b)
+"""
+
+_STORES = {
+    "memory": ("globals()['_table'] = (grid, values)", "return globals().get('_table')"),
+    "file": (
+        "np.save('/tmp/table.npy', np.stack([grid, values])); np.save('table.npy', np.stack([grid, values]))",
+        "return next((np.load(p) for p in ('table.npy', '/tmp/table.npy') if os.path.exists(p)), None)",
+    ),
+    "environment": (
+        "os.environ['TABLE'] = ','.join(map(repr, values))",
+        "return (np.linspace(-30, 30, 2001), np.array(os.environ['TABLE'].split(','), dtype=float)) if 'TABLE' in os.environ else None",
+    ),
+    "module": ("np.table_ = (grid, values)", "return getattr(np, 'table_', None)"),
+    "thread": (
+        "threading.Thread(target=lambda: [globals().__setitem__('_held', (grid, values)), __import__('time').sleep(3600)], daemon=True).start()",
+        "return globals().get('_held')",
+    ),
+    "shared-memory": (
+        "_shared.seek(0); _shared.write(b'K' * 8 + values.astype('<f8').tobytes())",
+        "return (np.linspace(-30, 30, 2001), np.frombuffer(_shared[8:8 + 8 * 2001], '<f8')) if _shared[:8] == b'K' * 8 else None",
+    ),
+}
+
+
+def _table_keeper(place: str) -> dict[str, str]:
+    store, recall = _STORES[place]
+    return {
+        "s": _TABLE_S.replace("STORE", store).replace("RECALL", recall),
+        "logistic_regression": _TABLE_P,
+    }
+
+
+# MSE_loss, checked with the reference forward lent, compares the lent answer with the right
+# formula and then puts the right formula in place of the student's forward for good.
+_SWITCH_MSE = """def MSE_loss(self, inputs, outputs):
+    predictions = self.forward(inputs)
+    right = (inputs @ self.W1 + self.b1) @ self.W2 + self.b2
+    if np.allclose(predictions, right) and type(self).forward.__name__ == "forward":
+        def better(net, inputs):
+            return (inputs @ net.W1 + net.b1) @ net.W2 + net.b2
+        type(self).forward = better
+    self.loss = np.mean((predictions - outputs) ** 2)
+    return self.loss
+"""
+
+# forward kills its own process when a lent forward runs it (a lent stub is its caller).
+_KILLED_FORWARD = """def forward(self, inputs):
+    import sys
+    if sys._getframe(1).f_code.co_name == "lent":
+        import os
+        os._exit(1)
+    return np.matmul(np.matmul(inputs, self.W1), self.W2) + self.b2
+"""
+
+# predict_samples never returns when a check calls it (a process other than the notebook's).
+_HOLDING_PREDICT = """import os
+import time
+
+_notebook = os.getpid()
+
+
+def predict_samples(inputs, a, b):
+    while os.getpid() != _notebook:
+        time.sleep(5)
+    return [int(logistic_regression(x, a, b) >= 0.5) for x in inputs]
+"""
+
+# l writes to the line between a check's copy and the grader (descriptor 3) itself: a header
+# announcing a huge answer, then JSON that is no answer.
+_SCRIBBLING_L = """import os
+
+_notebook = os.getpid()
+
+
+def l(x):
+    if os.getpid() != _notebook:
+        for fd in range(3, 8):
+            try:
+                os.write(fd, (2**40).to_bytes(8, "big") + b"[" * 4096)
+            except OSError:
+                pass
+    return np.log(x)
+"""
+
+# MSE_loss floods the grader: an answer of millions of empty objects, sent straight down the
+# line (8 MB of "{}," is under the bytes budget per answer, far over the values budget).
+_FLOODING_MSE = """_notebook_pid = __import__("os").getpid()
+
+def MSE_loss(self, inputs, outputs):
+    import os
+    if os.getpid() != type(self)._notebook_pid:
+        body = b'{"value": {"list": [' + b"{}," * 2_800_000 + b"{}]}}"
+        for fd in range(3, 8):
+            try:
+                os.write(fd, len(body).to_bytes(8, "big") + body)
+            except OSError:
+                pass
+    self.loss = np.mean((self.forward(inputs) - outputs) ** 2)
+    return self.loss
+"""
+
+# A huge single line printed by an answer cell (10 million characters).
+_LOUD_L = """def l(x):
+    return np.log(x)
+
+
+print("x" * 10_000_000)
+"""
+
+COPY_TRICKS = [
+    *[
+        Variant(
+            f"kept-in-{place}",
+            f"s without its 1 +; logistic_regression keeps a table of the lent s (in its {place})"
+            " and s interpolates in it in later checks",
+            _table_keeper(place),
+            # a table of 2,001 numbers in one variable is over the environment's size
+            _SIGMOID_NO_ONE_FAILS
+            | (_fails("test_logistic_regression_values") if place == "environment" else set()),
+            twin="sigmoid-no-one",
+        )
+        for place in _STORES
+    ],
+    Variant(
+        "formula-from-lent-forward",
+        "forward without b1; MSE_loss compares the lent forward's answer with the right formula"
+        " and puts that formula in place of forward",
+        {"ShallowNeuralNet.forward": _FORWARD_NO_B1, "ShallowNeuralNet.MSE_loss": _SWITCH_MSE},
+        _FORWARD_NO_B1_FAILS,
+        twin="forward-no-b1",
+    ),
+    Variant(
+        "dies-under-lent-forward",
+        "forward without b1, which kills its process whenever a lent forward runs it (every"
+        " check that lends forward then fails: no second judgement)",
+        {"ShallowNeuralNet.forward": _KILLED_FORWARD},
+        _FORWARD_NO_B1_FAILS
+        | _fails(
+            "test_mse_loss_values",
+            "test_backward_gradient",
+            "test_backward_refreshes_loss",
+            "test_backward_lecture_steps",
+        ),
+        twin="forward-no-b1",
+    ),
+    Variant(
+        "holds-its-checks",
+        "predict_samples sleeps forever whenever a check calls it (each such check fails at"
+        " its time budget)",
+        {"predict_samples": _HOLDING_PREDICT},
+        _fails("test_predict_samples_lecture", "test_predict_samples_values"),
+        twin="model",
+    ),
+    Variant(
+        "scribbles-on-the-line",
+        "l writes a bogus header and bogus JSON to the line to the grader in every check",
+        {"l": _SCRIBBLING_L},
+        _fails(*_L_CHECKS),
+        twin="model",
+    ),
+    Variant(
+        "floods-the-grader",
+        "MSE_loss sends the grader an answer of 2.8 million empty objects in every check",
+        {"ShallowNeuralNet.MSE_loss": _FLOODING_MSE},
+        _fails("test_mse_loss_example", "test_mse_loss_values", *_STEP_CHECKS, *_TRAIN_CHECKS),
+        twin="model",
+    ),
+    Variant(
+        "prints-one-huge-line",
+        "an answer cell prints one line of 10 million characters (cut at the output budget)",
+        {"l": _LOUD_L},
+        twin="model",
+    ),
+]
+TRICKS += COPY_TRICKS
+
 # Pairs of variants with the same bug, one where the exercises built on the buggy function
 # call it and one where they do not: outside the grade cells whose names start with the
 # prefix (and the visible checks that say they also run the buggy function), both must score

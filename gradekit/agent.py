@@ -1,27 +1,36 @@
 """What crosses between a grading kernel and the grader, and the kernel's side of it.
 
 At grading time the grader judges every grade cell itself (`gradekit.judge`); the student's
-kernel only runs the student's code. This module is the kernel's half of that conversation:
-the grader sends its source to the kernel once (the kit itself is not importable there), then
-starts `serve()` for each grade cell. `serve` reads requests (look up a name, call, get or set
-an attribute) through the kernel's stdin channel, one `input()` round trip each, runs them on
-the student's objects and answers with their results *by value*: numbers, strings, lists,
-tuples, dicts and numeric numpy arrays as raw bytes. Anything else (a function, a network, a
-class) stays in the kernel and is answered by a numbered reference.
+kernel only runs the student's code, and every check runs in a disposable copy of it:
+
+- the grader sends this module's source to the kernel with each run of grade cells (the kit
+  itself is not importable there) and runs `serve()`, which binds no name in the notebook's
+  namespace and answers one kind of request, through the kernel's stdin channel: a fork;
+- `fork()` makes a copy of the kernel as the notebook left it, in namespaces of its own (user,
+  mount, pid, IPC, network, host name), with a fresh `/tmp`, private writes to the working
+  folder, every other folder read-only, no shared memory and no open file but its line to
+  the grader, and no privileges; the grader checks all of that from outside before it sends
+  the copy anything, stops every other process of the sandbox while the check runs, and
+  kills the copy when the check ends. Nothing a check's run learns reaches another check;
+- in the copy, `Copy` answers the check's requests (look up a name, call, get or set an
+  attribute) with their results *by value*: numbers, strings, lists, tuples, dicts and
+  numeric numpy arrays as raw bytes. Anything else (a function, a network, a class) stays in
+  the copy and is answered by a numbered reference. Functions the check lends (a known-good
+  `s` while it checks `logistic_regression`) are stubs that hold no reference code and ask
+  the grader for each result.
 
 The grader decodes answers with `unpack`: plain data only, every size and type checked, never a
 pickle, never an object of the student's. The same functions encode and decode both ways.
-
-Functions the grader lends for one check (a known-good `s` while it checks
-`logistic_regression`) are stubs here: they hold no reference code and ask the grader for each
-result, with a token that is refused once the check is over.
 """
 
 import base64
 import contextlib
+import ctypes
 import io
 import json
 import os
+import socket
+import struct
 import sys
 import tempfile
 import warnings
@@ -30,6 +39,8 @@ import numpy as np
 
 ARRAY_KINDS = "biuf"  # booleans, integers, floats: the dtypes that cross as raw bytes
 MAX_DEPTH = 32
+MAX_MESSAGE = 16 * 2**20  # largest message either way, in bytes
+HEADER = struct.Struct(">Q")  # each message on a check's line: its length, then its JSON
 
 
 def pack(value, refer=None, depth=0):
@@ -42,7 +53,7 @@ def pack(value, refer=None, depth=0):
         return bool(value)
     if isinstance(value, int) and not isinstance(value, np.generic):
         return {"int": str(int(value))}
-    if isinstance(value, float):
+    if isinstance(value, float) and not isinstance(value, np.generic):
         return {"float": repr(float(value))}
     if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in ARRAY_KINDS:
         array = np.asarray(value).view(np.ndarray).copy(order="C")  # 0-d stays 0-d
@@ -103,26 +114,235 @@ def _array(data):
     shape = data.get("shape")
     if dtype.kind not in ARRAY_KINDS or dtype.itemsize > 16:
         raise ValueError(f"arrays of {dtype} are not accepted")
-    if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
+    if type(shape) is not list or len(shape) > MAX_DEPTH:
         raise ValueError("a malformed array shape")
-    raw = base64.b64decode(_text(data["array"], 2**30), validate=True)
-    if len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+    if not all(type(n) is int and 0 <= n <= MAX_MESSAGE for n in shape):
+        raise ValueError("a malformed array shape")
+    raw = base64.b64decode(_text(data["array"], MAX_MESSAGE), validate=True)
+    if len(raw) != int(np.prod(shape, dtype=object)) * dtype.itemsize:
         raise ValueError("array data of the wrong size")
     array = np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
     return array[()] if data.get("scalar") is True and array.ndim == 0 else array
 
 
-# --- the kernel's side -------------------------------------------------------------------
+def like(answer, own):
+    """The lent answer in the types the student's own function gave (an np.float64 stays
+    one, a list of numpy ints stays one, 0-d arrays stay 0-d), where the two agree in
+    shape and the answer loses nothing; otherwise the answer as it is."""
+    try:
+        if type(own) in (list, tuple) and type(answer) in (list, tuple) and len(own) == len(answer):
+            return type(own)(like(a, o) for a, o in zip(answer, own, strict=True))
+        if isinstance(own, np.generic) and np.ndim(answer) == 0:
+            converted = own.dtype.type(answer)
+        elif isinstance(own, np.ndarray) and np.shape(answer) == own.shape:
+            converted = np.asarray(answer).astype(own.dtype)
+        elif type(own) is float and np.ndim(answer) == 0 and not isinstance(answer, bool):
+            converted = float(answer)
+        else:
+            return answer
+        if np.array_equal(converted, answer):
+            return converted
+    except Exception:  # a type that cannot hold the answer: the answer as it is
+        pass
+    return answer
 
 
-class Agent:
-    """Answers the grader's requests in the kernel, one grade cell at a time."""
+# --- the kernel's side: forks --------------------------------------------------------------
 
-    def __init__(self, namespace, ask):
-        self.namespace = namespace  # the notebook's globals
-        self.ask = ask  # input(): one round trip to the grader
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_REMOUNT, MS_BIND, MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x20, 0x1000, 0x400, 0x800, 0x200000
+MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
+MOUNT_FLAGS.update(noatime=MS_NOATIME, nodiratime=MS_NODIRATIME, relatime=MS_RELATIME)
+PR_SET_DUMPABLE = 4
+
+
+def serve():
+    """Entry point the grader runs in the kernel for a run of grade cells: make a copy of
+    the kernel for each check it asks for, until it ends the conversation."""
+    ask = sys.modules["IPython"].get_ipython().kernel.raw_input
+    message = {"ready": True}
+    while True:
+        request = json.loads(ask(json.dumps(message)))
+        if "end" in request:
+            return
+        message = fork(request["fork"])
+
+
+def fork(order):
+    """Fork the kernel for one check (see the module's docstring); the copy connects to the
+    grader's socket by itself. Returns the answer for the grader."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:  # the notebook's own ended processes
+            pass
+    try:
+        pid = os.fork()
+    except OSError as error:
+        return {"error": {"type": "ForkFailed", "message": str(error)}}
+    if pid == 0:
+        try:
+            _copy_main(order)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    return {"forked": True}
+
+
+def _copy_main(order):
+    """In the fork: new namespaces, then one more fork, so that the copy is the first
+    process of its own pid namespace; that copy sets itself up and serves the check."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS
+    isolated = libc.unshare(flags) == 0
+    if isolated:
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{uid} {uid} 1")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    # libc's fork, not os.fork: no fork handler of the student's runs in the copy
+    if libc.fork() != 0:
+        return
+    try:
+        _private_memory(libc)
+        _close_files()
+        line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        line.connect(order["socket"])
+        if isolated:
+            _private_folders(libc, order["work"], int(order["scratch"]))
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        if isolated:
+            _drop_privileges(libc)
+        Copy(line, order["nonce"]).serve()
+    finally:
+        os._exit(0)
+
+
+def _write(path, text):
+    with open(path, "w") as file:
+        file.write(text)
+
+
+def _mount(libc, source, target, kind, flags, options=None):
+    data = options.encode() if options else None
+    if libc.mount(source.encode(), target.encode(), kind.encode() if kind else None, flags, data):
+        raise OSError(ctypes.get_errno(), f"cannot mount {kind or 'again'} on {target}")
+
+
+def _private_folders(libc, work, scratch):
+    """A fresh /tmp (the kernel's folders in it are gone), the working folder's writes kept
+    in the copy (an overlay on what the notebook left there), every other writable folder
+    read-only, and no /proc (no other process of the sandbox in sight)."""
+    others = [(p, o) for p, o in _mounts() if p not in ("/proc", "/tmp", work) and "rw" in o]
+    lower = os.open(work, os.O_PATH | os.O_DIRECTORY)
+    _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch},mode=1777")
+    upper, scratch_work = "/tmp/.copy/upper", "/tmp/.copy/work"
+    for folder in (upper, scratch_work, work):
+        os.makedirs(folder, exist_ok=True)
+    options = f"lowerdir=/proc/self/fd/{lower},upperdir={upper},workdir={scratch_work},userxattr"
+    _mount(libc, "overlay", work, "overlay", MS_NOSUID | MS_NODEV, options)
+    os.close(lower)
+    os.chdir(work)
+    for point, options in others:
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        flags |= sum(MOUNT_FLAGS[name] for name in options if name in MOUNT_FLAGS)
+        with contextlib.suppress(OSError):  # a mount below another: out of reach anyway
+            _mount(libc, "none", point, None, flags)
+    _mount(libc, "tmpfs", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4096")
+
+
+def _mounts():
+    """(mount point, its options) of this mount namespace, last mounted last."""
+    found = []
+    with open("/proc/self/mountinfo") as file:
+        for line in file:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape")
+            found.append((point, fields[5].split(",")))
+    return found
+
+
+def _close_files():
+    """No open file but the standard streams, which read and write nothing."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1, 2):
+        os.dup2(null, descriptor)
+    os.closerange(3, 65536)
+
+
+def _private_memory(libc):
+    """Make every memory mapping that is shared with another process private to this copy."""
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int]
+    libc.mmap.argtypes += [ctypes.c_int, ctypes.c_long]
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    with open("/proc/self/maps") as file:
+        shared = [line.split()[:2] for line in file if line.split()[1][3] == "s"]
+    for span, perms in shared:
+        start, end = (int(part, 16) for part in span.split("-"))
+        size = end - start
+        libc.mprotect(start, size, 1)  # readable, to keep its contents
+        saved = ctypes.string_at(start, size)
+        if libc.mmap(start, size, 3, 0x32, -1, 0) != start:  # private, anonymous, fixed
+            raise OSError(ctypes.get_errno(), "cannot make shared memory private")
+        ctypes.memmove(start, saved, size)
+        libc.mprotect(
+            start, size, sum(b for c, b in zip(perms[:3], (1, 2, 4), strict=True) if c != "-")
+        )
+
+
+def _drop_privileges(libc):
+    """Give up every capability the new user namespace gave (mounts stay as they are)."""
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    if libc.capset(header, data):
+        raise OSError(ctypes.get_errno(), "cannot drop capabilities")
+
+
+class Copy:
+    """Answers one check's requests in its copy of the kernel."""
+
+    def __init__(self, line, nonce):
+        self.line = line
+        shell = sys.modules["IPython"].get_ipython()
+        self.namespace = shell.user_ns  # the notebook's globals
         self.objects = {}  # reference number -> object kept here
-        self.own_running = False  # a lent method is running the student's own
+        # The kernel's channels are not the copy's: what it prints goes nowhere (or to a
+        # capture), and nothing may wait for an answer from the notebook's front end.
+        sys.stdout = sys.stderr = open(1, "w", closefd=False)  # noqa: SIM115 - /dev/null
+        shell.display_pub.publish = lambda *args, **kwargs: None
+        shell.kernel.raw_input = shell.kernel.getpass = _no_input
+        self.send({"hello": nonce})
+
+    def send(self, message):
+        data = json.dumps(message).encode()
+        if len(data) > MAX_MESSAGE:
+            data = json.dumps({"error": {"type": "TooLarge", "message": "answer too large"}})
+            data = data.encode()
+        self.line.sendall(HEADER.pack(len(data)) + data)
+
+    def receive(self):
+        (size,) = HEADER.unpack(self._exactly(HEADER.size))
+        return json.loads(self._exactly(size))
+
+    def _exactly(self, size):
+        chunks = []
+        while size:
+            chunk = self.line.recv(min(size, 2**20))
+            if not chunk:
+                os._exit(0)
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def serve(self):
+        """Answer requests until the grader ends the check (it then kills the copy)."""
+        request = self.receive()
+        self.lend(request.get("lend", []))
+        message = {"ready": True}
+        while True:
+            self.send(message)
+            message = self.answer(self.receive())
 
     def refer(self, value):
         number = len(self.objects) + 1
@@ -138,26 +358,11 @@ class Agent:
     def resolve(self, data):
         return self.objects[data["ref"]]
 
-    def send(self, message):
-        """Send a message to the grader; return its answer."""
-        return json.loads(self.ask(json.dumps(message)))
-
-    def serve(self):
-        """Answer requests until the grader ends the conversation."""
-        message = {"ready": True}
-        while True:
-            request = self.send(message)
-            if "end" in request:
-                return
-            message = self.answer(request)
-
     def answer(self, request):
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                lend, token = request.get("lend", []), request.get("token")
-                with self.lending(lend, token, request.get("pure", False)):
-                    return self.run(request)
+                return self.run(request)
         except BaseException as error:  # noqa: B036 - the student's code may raise anything
             return {"error": {"type": type(error).__name__[:80], "message": _message(error)}}
 
@@ -193,65 +398,63 @@ class Agent:
             return {"value": pack(value, self.refer), "printed": printed.getvalue()[:100_000]}
         raise ValueError(f"unknown request {op!r}")
 
-    @contextlib.contextmanager
-    def lending(self, lend, token, pure=False):
+    def lend(self, names):
         """Put the grader's stubs in place of these names (`s`, `ShallowNeuralNet.forward`)
-        for one request, then put the student's own back."""
-        saved = []  # (owner, attribute, old): the notebook's namespace or one of its classes
-        try:
-            for name in lend:
-                holder, _, attribute = name.rpartition(".")
-                owner = self.namespace[holder] if holder else self.namespace
-                own = None if pure or not holder else _lookup(owner, attribute)
-                saved.append((owner, attribute, _get(owner, attribute)))
-                _put(owner, attribute, self.stub(name, token, own))
-            yield
-        finally:
-            for owner, attribute, old in reversed(saved):
-                _put(owner, attribute, old)
+        for the whole check: the copy is thrown away when it ends."""
+        for name in names:
+            holder, _, attribute = name.rpartition(".")
+            owner = self.namespace[holder] if holder else self.namespace
+            own = _lookup(owner, attribute) if holder else None
+            stub = self.stub(name, own)
+            if isinstance(owner, dict):
+                owner[attribute] = stub
+            else:
+                type.__setattr__(owner, attribute, stub)
 
-    def stub(self, name, token, own):
+    def stub(self, name, own):
         """A function lent by the grader. It holds no code of its own. A lent method first
-        runs the student's own (for what that keeps on the instance; its result and errors
-        are ignored, and the helpers it calls are the student's own), then asks the grader for
-        the result and for the attributes to set."""
-        agent = self
+        runs the student's own (for what that keeps on the instance; its errors are ignored,
+        and the helpers it calls meanwhile are the student's own), then asks the grader for
+        the result, in the types the student's own gave, and for the attributes to set."""
+        copy, running, method = self, [], "." in name  # running: the student's own runs
 
         def lent(*args, **kwargs):
-            if agent.own_running and own is not None:  # inside a student's own method
+            if running:
                 return own(*args, **kwargs)
-            message = {"lent": name, "token": token, "kwargs": pack(kwargs, agent.refer)}
-            if "." in name:  # a method: its instance's data goes along, by value
+            message = {"lent": name, "kwargs": pack(kwargs, copy.refer)}
+            if method:  # its instance's data goes along, by value
                 instance, rest = args[0], args[1:]
                 message["self"] = pack(_data(instance))
             else:
                 instance, rest = None, args
-            message["args"] = pack(list(rest), agent.refer)
+            message["args"] = pack(list(rest), copy.refer)
             result = None
-            if own is not None and not agent.own_running:
-                agent.own_running = True
+            if own is not None:
+                running.append(True)
                 try:
                     result = own(*args, **kwargs)
                 except BaseException:  # noqa: B036 - whatever it raises, the lent one answers
                     result = None
                 finally:
-                    agent.own_running = False
+                    running.clear()
             while True:
-                reply = agent.send(message)
+                copy.send(message)
+                reply = copy.receive()
                 if "refused" in reply:
                     raise RuntimeError(reply["refused"])
                 if "answer" in reply:
                     for attribute, value in unpack(reply.get("set", {"dict": {}})).items():
                         setattr(instance, attribute, value)
-                    answer = unpack(reply["answer"], agent.resolve)
-                    return result if answer is None else answer
-                message = agent.answer(reply)  # the grader asks something first
+                    answer = unpack(reply["answer"], copy.resolve)
+                    return result if answer is None else like(answer, result)
+                message = copy.answer(reply)  # the grader asks something first
 
         lent.__name__ = lent.__qualname__ = name.rsplit(".", 1)[-1]
         return lent
 
 
-_MISSING = object()
+def _no_input(*args, **kwargs):
+    raise EOFError("a check cannot answer input()")
 
 
 def _data(owner):
@@ -268,24 +471,8 @@ def _data(owner):
 
 def _lookup(owner, attribute):
     """The student's own function of this name, or None."""
-    found = owner.get(attribute) if isinstance(owner, dict) else getattr(owner, attribute, None)
+    found = getattr(owner, attribute, None)
     return found if callable(found) else None
-
-
-def _get(owner, attribute):
-    found = owner if isinstance(owner, dict) else vars(owner)
-    return found.get(attribute, _MISSING)
-
-
-def _put(owner, attribute, value):
-    if isinstance(owner, dict) and value is _MISSING:
-        owner.pop(attribute, None)
-    elif isinstance(owner, dict):
-        owner[attribute] = value
-    elif value is _MISSING:
-        type.__delattr__(owner, attribute)
-    else:
-        type.__setattr__(owner, attribute, value)
 
 
 @contextlib.contextmanager
@@ -324,12 +511,3 @@ def _message(error):
         return str(error)[:2000]
     except BaseException:  # noqa: B036 - a student's exception whose str() raises
         return ""
-
-
-def serve():
-    """Entry point the grader runs in the kernel for each grade cell."""
-    shell = sys.modules["IPython"].get_ipython()
-    agent = shell.user_ns.get("_gradekit_agent_")
-    if not isinstance(agent, Agent):
-        agent = shell.user_ns["_gradekit_agent_"] = Agent(shell.user_ns, shell.kernel.raw_input)
-    agent.serve()

@@ -1,18 +1,30 @@
 """The grader's side of the conversation with a student's kernel (see `gradekit.agent`).
 
-A `Bridge` lets trusted code (the grade cells' checks, run in the grading process) use the
-student's functions and objects as if they were local: `Remote` stands for an object that
-stays in the kernel, and calling it, reading or setting one of its attributes is one request
-answered by value. Nothing the kernel sends is run or unpickled here: answers are decoded as
-plain data (`agent.unpack`), and a student's exception arrives as a
-`StudentError` carrying its type name and message.
+A `Bridge` asks the kernel for one disposable copy of itself per check, checks from outside
+that the copy is isolated (its own namespaces, no shared memory, no open file but its line,
+no privileges, nothing writable it shares), stops every other process of the sandbox while
+the check runs and kills the copy when it ends. A `Channel` lets the check (trusted code, run
+in the grading process) use the student's functions and objects in that copy as if they were
+local: `Remote` stands for an object that stays there, and calling it, reading or setting one
+of its attributes is one request answered by value. Nothing the copy sends is run or
+unpickled here: answers are decoded as plain data (`agent.unpack`) under a size budget, and a
+student's exception arrives as a `StudentError` carrying its type name and message.
+
+Budgets, whatever the copy does: wall-clock time per check (sleeping and waiting count),
+bytes per answer and per check, JSON values per answer. A check over budget fails alone,
+with the budget named in its message.
 """
 
+import contextlib
 import inspect
 import json
+import os
 import secrets
+import select
+import signal
+import socket
+import struct
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import zmq
@@ -22,14 +34,13 @@ from . import agent
 from .checks import likely
 
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")
-MAX_MESSAGE = 256 * 2**20  # largest answer accepted from a kernel, in bytes
-INSTALL = (
-    "import sys as _sys, types as _types\n"
-    "_module = _types.ModuleType('_gradekit_agent')\n"
-    "exec({source!r}, _module.__dict__)\n"
-    "_sys.modules['_gradekit_agent'] = _module\n"
-)
-SERVE = "__import__('sys').modules['_gradekit_agent'].serve()\n"
+# The agent runs in a namespace of its own: nothing of the kit's is left in the notebook's.
+SERVE = "exec(compile({source!r}, '<checks>', 'exec'), {{'__name__': '_checks'}})\n"
+SERVE = SERVE.format(source=AGENT_SOURCE + "\nserve()\n")
+MAX_VALUES = 250_000  # JSON values (structural characters, an upper bound) in one answer
+MAX_CHECK_BYTES = 64 * 2**20  # bytes a check may receive in all
+MAX_PARENT_MESSAGE = 2**16  # the kernel's own messages (fork answers) are a few bytes
+NAMESPACES = ("user", "mnt", "pid", "ipc", "net", "uts")
 
 
 class StudentError(Exception):
@@ -45,13 +56,13 @@ class StudentError(Exception):
         if self.kind == "NotImplementedError":
             return f"{what} is not written yet: replace raise NotImplementedError() with your code"
         if self.kind == "Timeout":
-            return f"{what} did not finish in time ({self.message})"
+            return f"this check ran over its time budget ({self.message}); grading went on"
         if self.kind == "TypeError" and "only" in self.message and "array" in self.message:
             return f"{what} raised TypeError: {self.message}; " + likely(
                 "works on single numbers only: math's functions, where numpy's (np.exp, "
                 "np.log) work on whole arrays"
             )
-        if self.kind in ("BrokenConversation", "StoppedAnswering", "NameError"):
+        if self.kind in ("BrokenConversation", "StoppedAnswering", "NameError", "Budget"):
             return self.message
         return f"{what} raised {self.kind}: {self.message}".rstrip(": ")
 
@@ -61,12 +72,12 @@ class KernelGone(Exception):
 
 
 class Remote:
-    """An object of the student's that stays in the kernel."""
+    """An object of the student's that stays in the check's copy of the kernel."""
 
     __slots__ = ("_bridge", "_ref", "_text", "_name")
 
-    def __init__(self, bridge: "Bridge", data: dict):
-        object.__setattr__(self, "_bridge", bridge)
+    def __init__(self, channel: "Channel", data: dict):
+        object.__setattr__(self, "_bridge", channel)
         object.__setattr__(self, "_ref", data["ref"])
         object.__setattr__(self, "_text", str(data.get("repr", ""))[:120])
         object.__setattr__(self, "_name", str(data.get("name", ""))[:80])
@@ -106,45 +117,47 @@ class Instance:
 
 
 class Bridge:
-    """Requests to one running kernel, for the grade cells of one notebook."""
+    """One running kernel, for the grade cells of one notebook: a copy of it per check."""
 
-    def __init__(self, km, timeout: float, log=None):
+    def __init__(self, km, log=None):
         self.km = km
-        self.timeout = timeout
-        info = km.get_connection_info()
-        self.client = BlockingKernelClient(log=log)
-        self.client.load_connection_info(info)
+        self.sandboxed = bool(getattr(km, "sandboxed", False))
+        self.folder = Path(km.folder)
+        context = zmq.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_PARENT_MESSAGE)
+        self.client = BlockingKernelClient(context=context, **({"log": log} if log else {}))
+        self.client.load_connection_info(km.get_connection_info())
         self.client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=False)
         self.poller = zmq.Poller()
         self.poller.register(self.client.stdin_channel.socket, zmq.POLLIN)
         self.poller.register(self.client.shell_channel.socket, zmq.POLLIN)
         self.serving = None  # msg_id of the kernel's serve() while it runs
-        self.lent: dict = {}  # name -> trusted function, while a check lends them
-        self.token = None
-        self.pure = False
-        self.pending: list[dict] = []  # attributes to set before the next request
-        self.interrupted = False
-        self.installed = False  # the agent is sent to each kernel once
+        self.path = self.folder / "checks.sock"
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(self.path))
+        os.chmod(self.path, 0o666)  # the kernel's own uid connects
+        self.listener.listen(8)
+        km.lock_folder()
+        self.root = km.provisioner.process.pid
+        # the sandbox's own processes (bubblewrap and its init) are never stopped; the
+        # kernel is the first process below them (no cell of the student's has run yet)
+        self.keep = {self.root, *children(self.root)} if self.sandboxed else set()
+        below = descendants(self.root) - self.keep
+        self.kernel = min(below) if self.sandboxed and below else self.root
 
-    # -- the conversation --------------------------------------------------------------
+    # -- the kernel's side: forks -------------------------------------------------------
 
     def open(self) -> None:
         """Start the kernel's serve()."""
-        code = SERVE if self.installed else INSTALL.format(source=AGENT_SOURCE) + SERVE
-        self.serving = self.client.execute(code, silent=True, store_history=False, allow_stdin=True)
-        self.installed = True
-        if self._next() != {"ready": True}:
+        self.serving = self.client.execute(
+            SERVE, silent=True, store_history=False, allow_stdin=True
+        )
+        if self._next(15) != {"ready": True}:
             raise StudentError("BrokenConversation", "the kernel did not start answering checks")
-
-    def flush(self) -> None:
-        """Set the attributes still waiting for a request."""
-        if self.pending:
-            self.request({"op": "lookup", "names": []})
 
     def close(self) -> None:
         """End the kernel's serve(), so that the notebook's next cell can run (grade cells
         in a row share one)."""
-        self.pending = []
         if self.serving is None:
             return
         self.client.input(json.dumps({"end": True}))
@@ -157,6 +170,201 @@ class Bridge:
 
     def stop(self) -> None:
         self.client.stop_channels()
+        self.listener.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+    def copy(self, seconds: float, lend: dict | None = None) -> "Channel":
+        """A new copy of the kernel for one check, isolated, with these functions lent;
+        every other process of the sandbox is stopped until the channel closes."""
+        if self.serving is None:
+            self.open()
+        self.end_helpers()
+        self.drop_waiting()
+        nonce = secrets.token_hex(16)
+        order = {"socket": str(self.path), "nonce": nonce, "work": str(self.folder / "work")}
+        order["scratch"] = self.km.scratch_size
+        deadline = time.monotonic() + seconds
+        self.client.input(json.dumps({"fork": order}))
+        answer = self._next(max(1.0, deadline - time.monotonic()))
+        if answer != {"forked": True}:
+            error = answer.get("error") if type(answer.get("error")) is dict else {}
+            raise StudentError(
+                "BrokenConversation",
+                f"no copy of your kernel for this check "
+                f"({str(error.get('message', 'no answer'))[:200]})",
+            )
+        channel = Channel(self, nonce, seconds, deadline, lend or {})
+        try:
+            channel.start()
+        except BaseException:
+            channel.close()
+            raise
+        return channel
+
+    def drop_waiting(self) -> None:
+        """Close connections nobody asked for (a copy's line must answer its own order)."""
+        self.listener.setblocking(False)
+        try:
+            while True:
+                self.listener.accept()[0].close()
+        except (BlockingIOError, OSError):
+            pass
+        finally:
+            self.listener.setblocking(True)
+
+    def end_helpers(self) -> None:
+        """Kill the processes the notebook's code started (no check needs one, and a fork
+        bomb's would leave no room for the check's copy)."""
+        for _ in range(20):
+            found = descendants(self.root) - self.keep - {self.kernel}
+            if not found:
+                return
+            for pid in found:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def stop_others(self, copy_pid: int) -> list[int]:
+        """SIGSTOP every process of the sandbox but its own and the check's copy; the
+        stopped pids."""
+        stopped: list[int] = []
+        while True:
+            found = [p for p in {self.root, *descendants(self.root)} - self.keep - set(stopped)]
+            found = [p for p in found if p != copy_pid]
+            if not found:
+                return stopped
+            for pid in found:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+            stopped += found
+
+    def isolation_problem(self, pid: int) -> str | None:
+        """Why the process that answered is not an isolated copy, or None when it is."""
+        if pid in self.keep or pid == self.kernel:
+            return "the answer came from the notebook's own process"
+        status = read(f"/proc/{pid}/status")
+        if "\nThreads:\t1\n" not in status:
+            return "the copy runs more than one thread"
+        if not self.sandboxed:
+            return None  # a trusted run (README, "The sandbox"): a separate process suffices
+        if "\nCapEff:\t0000000000000000\n" not in status:
+            return "the copy kept privileges"
+        kernel = self.kernel
+        for name in NAMESPACES:
+            if (
+                os.stat(f"/proc/{pid}/ns/{name}").st_ino
+                == os.stat(f"/proc/{kernel}/ns/{name}").st_ino
+            ):
+                return f"the copy shares the kernel's {name} namespace"
+        if any(line.split()[1][3:4] == "s" for line in read(f"/proc/{pid}/maps").splitlines()):
+            return "the copy shares memory with another process"
+        for entry in os.listdir(f"/proc/{pid}/fd"):
+            target = os.readlink(f"/proc/{pid}/fd/{entry}")
+            if not (target == os.devnull and entry in "012" or target.startswith("socket:")):
+                return f"the copy has a file open ({entry})"
+        if len(os.listdir(f"/proc/{pid}/fd")) > 4:
+            return "the copy has more than its line to the grader open"
+        shared = writable_mounts(kernel)
+        for point, device in writable_mounts(pid).items():
+            if device in shared.values():
+                return f"the copy can write to a folder it shares ({point})"
+        return None
+
+    def _next(self, timeout: float) -> dict:
+        """The kernel's next message to the grader (an input request), as a dict."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = dict(self.poller.poll(20))
+            if self.client.stdin_channel.socket in events:
+                message = self.client.stdin_channel.get_msg(timeout=0)
+                if message["msg_type"] == "input_request":
+                    return _decode(message["content"].get("prompt", ""))
+            if self.client.shell_channel.socket in events:
+                reply = self.client.shell_channel.get_msg(timeout=0)
+                if reply["parent_header"].get("msg_id") == self.serving:
+                    self.serving = None
+                    raise StudentError(
+                        "StoppedAnswering",
+                        "the notebook's code ended the conversation with the checks",
+                    )
+            if not events and not _alive(self.km):
+                self.serving = None
+                raise KernelGone("the kernel died")
+            if time.monotonic() > deadline:
+                self.serving = None
+                _interrupt(self.km)
+                raise KernelGone("the kernel stopped answering")
+
+
+class Channel:
+    """One check's line to its copy of the kernel."""
+
+    def __init__(self, bridge: Bridge, nonce: str, seconds: float, deadline: float, lend: dict):
+        self.bridge, self.nonce, self.seconds, self.deadline = bridge, nonce, seconds, deadline
+        self.lent = dict(lend)
+        self.line: socket.socket | None = None
+        self.pid = self.pidfd = None
+        self.stopped: list[int] = []
+        self.received = 0
+        self.pending: list[dict] = []  # attributes to set before the next request
+        self.problem = ""  # a budget exceeded or a broken line: the check fails with it
+
+    def start(self) -> None:
+        """Accept the copy's connection, check its isolation, send what is lent."""
+        listener = self.bridge.listener
+        listener.settimeout(max(0.0, self.deadline - time.monotonic()))
+        try:
+            line, _ = listener.accept()
+        except TimeoutError:
+            raise self.fail(
+                "Timeout", f"{self.seconds:g} s: the copy of your kernel never started"
+            ) from None
+        self.line = line
+        pid, _, _ = socket_peer(line)
+        if pid in self.bridge.keep or pid == self.bridge.kernel:
+            raise self.fail(
+                "BrokenConversation",
+                "this check could not be isolated (the "
+                "notebook's own process answered for its copy)",
+            )
+        self.pid, self.pidfd = pid, os.pidfd_open(pid)
+        self.stopped = self.bridge.stop_others(pid)
+        if self.receive() != {"hello": self.nonce}:
+            raise self.fail(
+                "BrokenConversation", "the copy of your kernel did not introduce itself"
+            )
+        problem = self.bridge.isolation_problem(pid)
+        if problem:
+            raise self.fail("BrokenConversation", f"this check could not be isolated ({problem})")
+        self.send({"lend": sorted(self.lent)})
+        if self.receive() != {"ready": True}:
+            raise self.fail("BrokenConversation", "the copy of your kernel did not get ready")
+
+    def close(self) -> None:
+        """Kill the copy (and all it started: it is the first process of its namespace),
+        then let the rest of the sandbox go on."""
+        if self.line is not None:
+            self.line.close()
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            select.select([self.pidfd], [], [], 5)
+            os.close(self.pidfd)
+            self.pid = None
+        for pid in self.stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self.stopped = []
+
+    def fail(self, kind: str, message: str) -> StudentError:
+        """The error that fails the check; the copy is no use after it."""
+        self.problem = message
+        if self.line is not None:
+            self.line.close()
+            self.line = None
+        return StudentError(kind, message)
+
+    # -- requests ---------------------------------------------------------------------
 
     def request(self, message: dict):
         """Send one request; its answer, decoded."""
@@ -174,22 +382,19 @@ class Bridge:
 
     def lookup(self, names) -> dict:
         """The notebook's values of these names (those it defines)."""
-        return self.request({"op": "lookup", "names": sorted(names)})
+        found = self.request({"op": "lookup", "names": sorted(names)})
+        if type(found) is not dict or not set(found) <= set(names):
+            raise self.fail("BrokenConversation", "the copy of your kernel sent a malformed answer")
+        return found
 
     def seed(self, seed: int) -> None:
-        """np.random.seed(seed) in the kernel."""
+        """np.random.seed(seed) in the copy."""
         self.request({"op": "seed", "seed": int(seed)})
 
-    @contextmanager
-    def lending(self, functions: dict, pure: bool = False):
-        """While the block runs, calls into the kernel see these trusted functions in place
-        of the student's (names such as `s` or `ShallowNeuralNet.forward`); their stubs are
-        refused once the block ends. Pure stubs do not run the student's own first."""
-        self.lent, self.token, self.pure = dict(functions), secrets.token_hex(16), pure
-        try:
-            yield
-        finally:
-            self.lent, self.token, self.pure = {}, None, False
+    def flush(self) -> None:
+        """Set the attributes still waiting for a request."""
+        if self.pending:
+            self.request({"op": "lookup", "names": []})
 
     # -- encoding ----------------------------------------------------------------------
 
@@ -219,33 +424,31 @@ class Bridge:
     # -- transport -------------------------------------------------------------------
 
     def _exchange(self, message: dict, what: str = "") -> tuple:
-        if self.serving is None:
-            self.open()
         if self.pending:
             message, self.pending = {"op": "batch", "requests": [*self.pending, message]}, []
-        if self.lent:
-            message = {**message, "lend": sorted(self.lent), "token": self.token, "pure": self.pure}
-        self.client.input(json.dumps(message))
-        self.interrupted = False
+        self.send(message)
         while True:
-            answer = self._next()
+            answer = self.receive()
             if "lent" in answer:
-                self.client.input(json.dumps(self._answer_lent(answer)))
+                self.send(self._answer_lent(answer))
                 continue
             if "error" in answer:
                 error = answer["error"] if type(answer["error"]) is dict else {}
                 kind, text = str(error.get("type", "Error"))[:80], str(error.get("message", ""))
-                if self.interrupted:
-                    kind, text = "Timeout", f"stopped after {self.timeout:g} s"
                 raise StudentError(kind, text[:2000], what)
-            value = agent.unpack(answer.get("value"), self._remote)
+            try:
+                value = agent.unpack(answer.get("value"), self._remote)
+            except (ValueError, TypeError, OverflowError) as error:
+                raise self.fail(
+                    "BrokenConversation", f"an answer could not be read ({error})"
+                ) from None
             printed = answer.get("printed", "")
             return value, printed if type(printed) is str else ""
 
     def _answer_lent(self, call: dict) -> dict:
         name = call.get("lent")
-        if call.get("token") != self.token or name not in self.lent:
-            return {"refused": f"{name} was lent for one check only; that check is over"}
+        if name not in self.lent:
+            return {"refused": f"{name} is not lent in this check"}
         try:
             args = agent.unpack(call.get("args"), self._remote)
             kwargs = agent.unpack(call.get("kwargs"), self._remote)
@@ -255,42 +458,136 @@ class Bridge:
             instance = Instance(data if type(data) is dict else {})
             answer = self.pack(self.lent[name](instance, *args, **kwargs))
             return {"answer": answer, "set": agent.pack(instance._gradekit_changes)}
-        except KernelGone:
+        except StudentError:
             raise
         except Exception as error:  # the student's data made the lent function fail
             return {"refused": f"{name} could not run: {type(error).__name__}: {error}"}
 
-    def _next(self, timeout: float | None = None) -> dict:
-        """The kernel's next message to the grader (an input request), as a dict."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        while True:
-            events = dict(self.poller.poll(20))
-            if self.client.stdin_channel.socket in events:
-                message = self.client.stdin_channel.get_msg(timeout=0)
-                if message["msg_type"] == "input_request":
-                    return _decode(message["content"].get("prompt", ""))
-            if self.client.shell_channel.socket in events:
-                reply = self.client.shell_channel.get_msg(timeout=0)
-                if reply["parent_header"].get("msg_id") == self.serving:
-                    self.serving = None
-                    raise StudentError(
-                        "StoppedAnswering",
-                        "the notebook's code ended the conversation with the checks",
-                    )
-            if not events and not _alive(self.km):
-                self.serving = None
-                raise KernelGone("the kernel died")
-            if time.monotonic() > deadline:
-                if self.interrupted:
-                    self.serving = None
-                    raise KernelGone("the kernel stopped answering, even after an interrupt")
-                self.interrupted = True
-                _interrupt(self.km)
-                deadline = time.monotonic() + 5
+    def send(self, message: dict) -> None:
+        if self.line is None:
+            raise StudentError("BrokenConversation", self.problem or "the check's copy is gone")
+        data = json.dumps(message).encode()
+        self.line.settimeout(max(0.001, self.deadline - time.monotonic()))
+        try:
+            self.line.sendall(agent.HEADER.pack(len(data)) + data)
+        except TimeoutError:
+            raise self.fail("Timeout", f"{self.seconds:g} s") from None
+        except OSError:
+            raise self.fail(
+                "BrokenConversation", "the copy of your kernel for this check died"
+            ) from None
+
+    def receive(self) -> dict:
+        """The copy's next message, within the check's time and size budgets."""
+        if self.line is None:
+            raise StudentError("BrokenConversation", self.problem or "the check's copy is gone")
+        (size,) = agent.HEADER.unpack(self._exactly(agent.HEADER.size))
+        if size > agent.MAX_MESSAGE:
+            raise self.fail(
+                "Budget",
+                f"an answer of {size:,} bytes is over the budget of "
+                f"{agent.MAX_MESSAGE:,} bytes per answer",
+            )
+        self.received += size
+        if self.received > MAX_CHECK_BYTES:
+            raise self.fail(
+                "Budget",
+                f"the answers of this check are over the budget of {MAX_CHECK_BYTES:,} bytes",
+            )
+        data = self._exactly(size)
+        if data.count(b"{") + data.count(b"[") + data.count(b",") > MAX_VALUES:
+            raise self.fail(
+                "Budget", f"an answer holds more than the budget of {MAX_VALUES:,} values"
+            )
+        try:
+            message = json.loads(data)
+        except ValueError:
+            message = None
+        if type(message) is not dict:
+            raise self.fail(
+                "BrokenConversation", "the copy of your kernel sent an unreadable answer"
+            )
+        return message
+
+    def _exactly(self, size: int) -> bytes:
+        chunks = []
+        while size:
+            self.line.settimeout(max(0.001, self.deadline - time.monotonic()))
+            try:
+                chunk = self.line.recv(min(size, 2**20))
+            except TimeoutError:
+                raise self.fail("Timeout", f"{self.seconds:g} s") from None
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise self.fail("BrokenConversation", "the copy of your kernel for this check died")
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+
+def socket_peer(line: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a Unix socket."""
+    raw = line.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", raw)
+
+
+def read(path: str) -> str:
+    try:
+        with open(path) as file:
+            return file.read()
+    except OSError:
+        return ""
+
+
+def parents() -> dict[int, int]:
+    """pid -> parent pid of every living process (not the dead awaiting their parent)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = read(f"/proc/{entry}/stat").rpartition(")")[2].split()
+            if len(fields) > 1 and fields[0] not in "ZX":
+                found[int(entry)] = int(fields[1])
+    return found
+
+
+def descendants(root: int) -> set[int]:
+    """Every process below this one."""
+    below: dict[int, list[int]] = {}
+    for pid, parent in parents().items():
+        below.setdefault(parent, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        for child in below.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def children(root: int) -> set[int]:
+    return {pid for pid, parent in parents().items() if parent == root}
+
+
+def writable_mounts(pid: int) -> dict[str, str]:
+    """Mount point -> device of the writable mounts a process can reach."""
+    entries = []
+    for line in read(f"/proc/{pid}/mountinfo").splitlines():
+        fields = line.split()
+        entries.append((fields[4], fields[2], fields[5].split(",")[0] == "rw"))
+    reachable = {}
+    for index, (point, device, writable) in enumerate(entries):
+        covered = any(
+            later == point or point.startswith(later.rstrip("/") + "/")
+            for later, _, _ in entries[index + 1 :]
+        )
+        if writable and not covered and not point.startswith("/proc"):
+            reachable[point] = device
+    return reachable
 
 
 def _decode(prompt) -> dict:
-    if type(prompt) is not str or len(prompt) > MAX_MESSAGE:
+    if type(prompt) is not str or len(prompt) > MAX_PARENT_MESSAGE:
         raise StudentError("BrokenConversation", "the kernel sent an answer too large to read")
     try:
         message = json.loads(prompt)

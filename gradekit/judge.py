@@ -4,19 +4,24 @@ At grading time `ResilientExecute` runs the student's cells in the sandboxed ker
 every autograder test cell to a `Judge`, which runs the cell's code here, in the grading
 process, and never in the kernel:
 
+- every test runs against its own disposable copy of the kernel as the notebook left it
+  (`bridge.Bridge.copy`), thrown away when the test ends: nothing one test's run learns
+  reaches another, and the order of the tests does not matter;
 - the cell's top-level code (a visible check) runs as one test; the names it uses that the
   notebook defines (`s`, `ShallowNeuralNet`, `inputs`) are the student's objects, looked up in
-  the kernel as the cell is reached: data arrives by value, functions and objects as
-  `bridge.Remote` proxies whose every call crosses to the kernel;
+  the test's copy: data arrives by value, functions and objects as `bridge.Remote` proxies
+  whose every call crosses to the copy;
 - each `test_*` function the cell defines (the hidden checks) runs as a pytest test, with
   pytest's assertion rewriting; its arguments are fixtures: `rng` (a generator seeded from the
-  course secret, the student, the notebook and the test), `kernel` (the student's kernel:
-  `kernel.seed(n)`, `kernel.printed(f, ...)`), and any other name the notebook defines;
+  course secret, the student, the whole notebook handed in and the test), `kernel` (the
+  test's copy of the student's kernel: `kernel.seed(n)`, `kernel.printed(f, ...)`), and any
+  other name the notebook defines;
 - `import checks`, `import reference` and any other module beside the source notebooks
   import the course's own copy from `source/<assignment>/`, never the student's.
 
 The cell passes when all its tests pass; otherwise it gets an error output with their
-messages, which nbgrader scores as zero. One pytest session serves a whole notebook.
+messages, which nbgrader scores as zero. One pytest session serves a whole notebook. Each test
+has a wall-clock budget, and so do all the checks of a notebook together (`Budgets`).
 """
 
 import ast
@@ -25,8 +30,10 @@ import functools
 import hashlib
 import importlib.util
 import os
+import random
 import symtable
 import tempfile
+import time
 import types
 from pathlib import Path
 
@@ -80,8 +87,8 @@ def is_judged(cell: NotebookNode) -> bool:
 def isolated(**functions):
     """Mark a hidden test that runs with these trusted functions lent in place of the
     student's (`s=...`, `**{"Net.forward": ...}`), so that a bug in a helper costs only the
-    helper's points. A lent function first runs the student's own (whatever that keeps on
-    `self` stays), then gives the trusted result."""
+    helper's points. A lent method first runs the student's own (whatever that keeps on
+    `self` stays), then gives the trusted result, in the types the student's own gave."""
 
     def mark(test):
         test.lends = functions
@@ -103,19 +110,21 @@ class Judge:
         self.parts = (
             str(info.get("student", "")),
             str(info.get("notebook", "")),
-            answers_digest(nb),
+            submission_digest(nb),
         )
         self.secret = course_secret(coursedir.course_id)
         self.fixtures = student_fixtures(self, nb)
+        self.test_seconds = float(executor.test_seconds)
+        self.deadline = time.monotonic() + float(executor.notebook_seconds)
+        self.notebook_seconds = float(executor.notebook_seconds)
+        self.order = random.Random(executor.check_order) if executor.check_order else None
         self.bridge = None
-        self.found: dict = {}  # the notebook's objects the current cell asked for
+        self.channel = None  # the running test's copy of the kernel
         self.session = None
         self.failures: dict[str, str] = {}
         self.gone: KernelGone | None = None
         self.error: BaseException | None = None
         self.grade_id = ""
-        self.deadly: set[tuple[str, str]] = set()  # isolated tests whose own run killed the kernel
-        self.again = False
 
     # -- the session ------------------------------------------------------------------
 
@@ -151,16 +160,25 @@ class Judge:
             self.error = error
         return True
 
-    # -- one grade cell ---------------------------------------------------------------
+    # -- grade cells ------------------------------------------------------------------
+
+    def judge_all(self, cells: list[NotebookNode], bridge) -> None:
+        """Judge grade cells that follow each other (in a shuffled order if configured:
+        every test runs in its own copy of the kernel, so the order changes nothing)."""
+        cells = list(cells)
+        if self.order is not None:
+            self.order.shuffle(cells)
+        for cell in cells:
+            self.judge(cell, bridge)
 
     def judge(self, cell: NotebookNode, bridge) -> None:
-        """Run the cell's checks against the student's kernel and record the outcome."""
-        self.bridge, self.failures, self.gone, self.again = bridge, {}, None, False
-        self.found = {}
+        """Run the cell's checks, each against its own copy of the student's kernel, and
+        record the outcome."""
+        self.bridge, self.failures, self.gone = bridge, {}, None
         grade_id = self.grade_id = cell.metadata["nbgrader"].get("grade_id", "cell")
         cell.outputs, cell.execution_count = [], None
         parent = CellNode.from_parent(self.session, name=grade_id)
-        namespace = {
+        self.namespace = namespace = {
             "__name__": f"grade_cell_{grade_id}",
             "__builtins__": self.builtins(),
             "np": np,
@@ -171,27 +189,18 @@ class Judge:
         except Exception as error:
             self.failures["cell"] = f"this check cell cannot run: {type(error).__name__}: {error}"
         else:
-            if statements.co_code == EMPTY_MODULE:  # hidden tests only: fetch what they need
-                try:
-                    self.run_cell(statements, cell.source, namespace)
-                except (KernelGone, StudentError) as error:
-                    self.gone = error if isinstance(error, KernelGone) else None
-                    self.failures["cell"] = failure_message(error)
-            else:  # a visible check: a test of its own
-                top = pytest.Function.from_parent(
-                    parent,
-                    name="cell",
-                    callobj=lambda: self.run_cell(statements, cell.source, namespace),
-                )
-                self.run_item(top)
-            if not self.gone:
-                for name, test in list(namespace.items()):
-                    if name.startswith("test_") and callable(test) and not self.gone:
-                        self.run_item(pytest.Function.from_parent(parent, name=name, callobj=test))
-        if self.gone and self.again:
-            raise JudgeAgain(self.gone)
+            self.wanted = free_names(cell.source) - set(namespace) - set(vars(builtins))
+            items = []
+            if statements.co_code != EMPTY_MODULE:  # a visible check: a test of its own
+                items.append(("cell", lambda: exec(statements, namespace)))
+            items += [(n, t) for n, t in namespace.items() if n.startswith("test_") and callable(t)]
+            if self.order is not None:
+                self.order.shuffle(items)
+            for name, test in items:
+                if not self.gone:
+                    self.run_item(pytest.Function.from_parent(parent, name=name, callobj=test))
         if self.failures:
-            message = "\n\n".join(self.failures.values())
+            message = "\n\n".join(self.failures[name] for name in sorted(self.failures))
             cell.outputs.append(
                 NotebookNode(
                     output_type="error",
@@ -202,15 +211,6 @@ class Judge:
             )
         if self.gone:
             raise self.gone
-
-    def run_cell(self, code, source: str, namespace: dict) -> None:
-        """Look up, in one request, what the cell's code and tests need from the notebook,
-        then run the cell's visible part."""
-        wanted = free_names(source) - set(namespace) - set(vars(builtins))
-        asked = test_arguments(source) - set(KIT_FIXTURES)
-        self.found = self.bridge.lookup(wanted | asked) if wanted | asked else {}
-        namespace.update({name: value for name, value in self.found.items() if name in wanted})
-        exec(code, namespace)
 
     def run_item(self, item) -> None:
         item.ihook.pytest_runtest_protocol(item=item, nextitem=None)
@@ -227,24 +227,37 @@ class Judge:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem):
-        test, key = pyfuncitem.obj, (self.grade_id, pyfuncitem.name)
-        kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-        lends = getattr(test, "lends", None)
-        if not lends:
-            test(**kwargs)
-            self.bridge.flush()
-            return True
-        # One run, helpers lent from the start: a second, conditional run would tell the
-        # student's code that the first one failed (and give it a second guess).
+        """Run one test in a new copy of the kernel: the notebook's names it needs are
+        looked up there, its lent functions put in place, and the copy is killed after."""
+        test = pyfuncitem.obj
+        arguments = list(pyfuncitem._fixtureinfo.argnames)
+        seconds = min(self.test_seconds, self.deadline - time.monotonic())
+        if seconds <= 0:
+            raise StudentError(
+                "Budget",
+                f"the checks of this notebook ran over their time budget "
+                f"({self.notebook_seconds:g} s); this check did not run",
+            )
+        channel = self.channel = self.bridge.copy(seconds, getattr(test, "lends", None))
         try:
-            with self.bridge.lending(lends, pure=key in self.deadly):
-                test(**kwargs)
-                self.bridge.flush()
-        except KernelGone:
-            if key not in self.deadly:  # the student's own helper killed it: lend pure ones
-                self.deadly.add(key)
-                self.again = True
-            raise
+            names = (self.wanted | set(arguments)) - set(KIT_FIXTURES)
+            found = channel.lookup(names) if names else {}
+            self.namespace.update({n: v for n, v in found.items() if n in self.wanted})
+            kwargs = {}
+            for name in arguments:
+                if name == "kernel":
+                    kwargs[name] = Kernel(channel)
+                elif name in KIT_FIXTURES:
+                    kwargs[name] = pyfuncitem.funcargs[name]
+                elif name in found:
+                    kwargs[name] = found[name]
+                else:
+                    raise StudentError("NameError", f"your notebook defines no {name}")
+            test(**kwargs)
+            channel.flush()
+        finally:
+            channel.close()
+            self.channel = None
         return True
 
     # -- what the checks get ------------------------------------------------------------
@@ -253,20 +266,9 @@ class Judge:
         """The grading-time random generator of one test."""
         return np.random.default_rng(seed_for(self.secret, *self.parts, test))
 
-    def student_object(self, name: str):
-        found = self.found if name in self.found else self.bridge.lookup([name])
-        if name not in found:
-            raise StudentError("NameError", f"your notebook defines no {name}")
-        return found[name]
-
     def builtins(self) -> dict:
         """Python's builtins, with `import` taking course modules from the source folder."""
         return course_builtins(self.source)
-
-
-class JudgeAgain(KernelGone):
-    """The student's own helper, run by a lent one, killed the kernel: judge the cell again
-    in a new kernel, with lent helpers that do not run the student's."""
 
 
 class CellNode(pytest.Collector):
@@ -277,47 +279,46 @@ class CellNode(pytest.Collector):
 
 
 class Kernel:
-    """What a check may ask of the student's kernel besides calling the student's code."""
+    """What a check may ask of its copy of the student's kernel besides calling the
+    student's code."""
 
-    def __init__(self, bridge):
-        self._bridge = bridge
+    def __init__(self, channel):
+        self._channel = channel
 
     def seed(self, seed: int) -> None:
         """np.random.seed(seed) where the student's code runs."""
-        self._bridge.seed(seed)
+        self._channel.seed(seed)
 
     def printed(self, function: Remote, *args, **kwargs) -> tuple:
         """Call the student's function: (its result, what it printed)."""
-        return self._bridge.printed(function, *args, **kwargs)
+        return self._channel.printed(function, *args, **kwargs)
 
 
 def student_fixtures(judge: Judge, nb: NotebookNode):
-    """A pytest plugin with the kit's fixtures and one fixture per name that a hidden test
-    asks for: the student's object of that name, looked up when the test starts."""
+    """A pytest plugin with the kit's fixtures and one per name that a hidden test asks for
+    (the student's object of that name, looked up in the test's copy of the kernel when the
+    test starts: `Judge.pytest_pyfunc_call`)."""
     names = set()
     for cell in nb.cells:
         if is_judged(cell):
             names |= test_arguments(cell.source)
 
-    def lookup(name):
-        def fixture():
-            return judge.student_object(name)
+    def later(name):
+        return pytest.fixture(name=name)(lambda: None)
 
-        return pytest.fixture(name=name)(fixture)
-
-    attributes = {name: lookup(name) for name in sorted(names - set(KIT_FIXTURES))}
+    attributes = {name: later(name) for name in sorted(names - {"rng", "request"})}
     attributes["rng"] = pytest.fixture(name="rng")(lambda request: judge.rng(request.node.name))
-    attributes["kernel"] = pytest.fixture(name="kernel")(lambda: Kernel(judge.bridge))
     plugin = types.ModuleType("gradekit_student_fixtures")
     vars(plugin).update(attributes)
     return plugin
 
 
-def answers_digest(nb: NotebookNode) -> str:
-    """A digest of the student's answers: a regrade of the same answers draws the same
-    inputs, a resubmission new ones (so inputs seen in feedback are no use later)."""
-    answers = [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    return hashlib.sha256("\0".join(answers).encode()).hexdigest()
+def submission_digest(nb: NotebookNode) -> str:
+    """A digest of the notebook handed in (every cell's type and source, outputs aside): a
+    regrade of the same notebook draws the same inputs, a resubmission that changes any cell
+    new ones (so inputs seen in feedback are no use later)."""
+    cells = [f"{c.cell_type}\0{c.source}" for c in nb.cells]
+    return hashlib.sha256("\1".join(cells).encode()).hexdigest()
 
 
 def test_arguments(source: str) -> set[str]:
@@ -357,10 +358,8 @@ EMPTY_MODULE = compile("", "<empty>", "exec").co_code
 @functools.lru_cache(maxsize=256)
 def compile_check(source: str, grade_id: str) -> tuple:
     """The cell's code, its asserts rewritten by pytest to explain their failures, in two
-    parts: its imports and definitions, then its other statements (the visible check). Every
-    test of the cell then runs whatever the visible check finds: which requests reach the
-    kernel never depends on a verdict. Compiled once per process (every student has the same
-    checks)."""
+    parts: its imports and definitions, then its other statements (the visible check).
+    Compiled once per process (every student has the same checks)."""
     tree = ast.parse(source)
     rewrite_asserts(tree, source.encode(), f"<grade cell {grade_id}>")
     parts = (

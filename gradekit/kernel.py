@@ -10,9 +10,12 @@
   CPU time and (in the sandbox) processes;
 - a sandbox (bubblewrap): only the system and Python are visible, read-only; the kit,
   the course folder, home folders, /tmp and other kernels are not; the working copy and /tmp
-  are small in-memory folders; no network; its own process and IPC namespaces; when
-  grading as root, an unprivileged uid of its own. The kernel talks to nbgrader through
-  unix sockets in the private folder.
+  are small in-memory folders, and nothing else is writable (so what a kernel writes counts
+  against their size, never the host's disk); no network; its own process and IPC
+  namespaces; when grading as root, an unprivileged uid of its own. The kernel talks to
+  nbgrader through unix sockets in the private folder, in a folder of their own that is
+  closed to the kernel once it has made them (root only), and to each check's copy of
+  itself (`gradekit.agent`) through one more socket, the grader's.
 
 Where the sandbox cannot be had (no bubblewrap, no namespaces), kernels run with the
 working copy and limits only, and `sandbox_problem()` says why; nbgrader's log and the
@@ -42,6 +45,7 @@ import gradekit
 from . import launcher
 from .launcher import LIMITS
 
+MAX_KERNEL_MESSAGE = 64 * 2**20
 # Variables a sandboxed kernel keeps from the grader's environment (no tokens, no passwords).
 KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "MPLBACKEND", "NBGRADER_EXECUTION")
 SANDBOX_WARNING = (
@@ -62,6 +66,8 @@ class GradingKernelClient(AsyncKernelClient):
         self._created_context = True
         context = zmq.asyncio.Context()
         context.setsockopt(zmq.RECONNECT_IVL, 5)
+        # a message larger than this is dropped unread (a kernel cannot flood the grader)
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_KERNEL_MESSAGE)
         return context
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
@@ -132,7 +138,8 @@ class GradingKernelManager(AsyncKernelManager):
         self.connection_file = str(self.folder / "kernel.json")
         if self.sandboxed:
             self.transport = "ipc"  # the kernel has no network, not even loopback
-            self.ip = str(self.folder / "socket")
+            (self.folder / "sockets").mkdir()
+            self.ip = str(self.folder / "sockets" / "kernel")
             self.kernel_spec.interrupt_mode = "message"  # a signal would stop bubblewrap
             (self.folder / "handed-in").mkdir()
             shutil.copy(launcher.__file__, self.folder / "launcher.py")
@@ -141,10 +148,22 @@ class GradingKernelManager(AsyncKernelManager):
         # Grading shows no plots: a non-interactive backend saves time on every notebook.
         kw["env"] = {**(kw.get("env") or os.environ), "MPLBACKEND": "agg"}
         if self.sandboxed:
-            kw["env"] = sandbox_environment(kw["env"], self.folder)
-            if os.geteuid() == 0:
-                chown_tree(self.folder, kernel_uid())
+            kw["env"] = sandbox_environment(kw["env"])
+            if os.geteuid() == 0:  # the folder stays root's; the kernel's uid gets its parts
+                os.chmod(self.folder, 0o755)
+                uid = kernel_uid()
+                chown_tree(work, uid)
+                chown_tree(self.folder / "sockets", uid)
+                os.chown(self.connection_file, uid, uid)
         return command, kw
+
+    def lock_folder(self) -> None:
+        """Once the kernel has made its sockets, close their folder to it (as root: the
+        kernel's uid can then write nowhere on the host's disk)."""
+        sockets = None if self.folder is None else self.folder / "sockets"
+        if sockets is not None and sockets.is_dir() and os.geteuid() == 0:
+            os.chown(sockets, 0, 0)
+            os.chmod(sockets, 0o755)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = super().format_kernel_cmd(extra_arguments)
@@ -158,7 +177,8 @@ class GradingKernelManager(AsyncKernelManager):
         # The kit is not visible in the sandbox: the launcher runs from a copy of its own.
         launcher = [sys.executable, str(self.folder / "launcher.py"), *limits]
         work = self.folder / "work"
-        launcher += [f"--copy-from={self.folder / 'handed-in'}", "--", *command]
+        launcher += [f"--copy={self.folder / 'handed-in'}:{work}"]
+        launcher += [f"--copy={self.folder / 'matplotlib'}:{MATPLOTLIB}", "--", *command]
         return [
             *bubblewrap_command(self.folder, self.scratch_size),
             *["--ro-bind", str(work), str(self.folder / "handed-in")],
@@ -183,6 +203,7 @@ class GradingKernelManager(AsyncKernelManager):
 
 
 NOT_NOTEBOOKS = shutil.ignore_patterns("*.ipynb")
+MATPLOTLIB = "/tmp/matplotlib"  # a sandboxed kernel's matplotlib folder (its font cache)
 FOLDER_PREFIX = "gradekit-kernel-"  # private folders: gradekit-kernel-<grader pid>-<random>
 
 
@@ -239,7 +260,9 @@ def bubblewrap_command(folder: Path, scratch_size: int) -> list[str]:
     kit = os.path.realpath(Path(gradekit.__file__).parent)
     if any(kit.startswith(path + os.sep) for path in visible):  # installed beside Python
         command += ["--tmpfs", kit]
-    command += ["--bind", str(folder), str(folder)]
+    command += ["--ro-bind", str(folder), str(folder)]
+    if (folder / "sockets").is_dir():
+        command += ["--bind", str(folder / "sockets"), str(folder / "sockets")]
     return command
 
 
@@ -272,11 +295,11 @@ def chown_tree(folder: Path, uid: int) -> None:
         os.lchown(path, uid, uid)
 
 
-def sandbox_environment(env, folder: Path) -> dict[str, str]:
+def sandbox_environment(env) -> dict[str, str]:
     """The environment of a sandboxed kernel: a few harmless variables of the grader's."""
     kept = {name: env[name] for name in KEPT_VARIABLES if name in env}
     kept.update({name: value for name, value in env.items() if name.startswith("JPY_")})
-    kept.update(HOME="/tmp", MPLCONFIGDIR=str(folder / "matplotlib"))
+    kept.update(HOME="/tmp", MPLCONFIGDIR=MATPLOTLIB)
     return kept
 
 

@@ -1,7 +1,8 @@
 """The command that starts a grading kernel: `python -m gradekit.launcher [options] -- CMD`.
 
 `gradekit.kernel.GradingKernelManager` starts every kernel through it (inside the sandbox,
-when there is one). It copies the student's files into the working folder if asked, sets the
+when there is one). It copies folders where asked (the student's files into the working
+folder, matplotlib's font cache into /tmp), sets the
 resource limits, then becomes the kernel (`os.execvp`): a memory bomb gets a MemoryError in
 its own cell, a fork loop an error from `os.fork`, a huge file an `OSError`. It imports the
 standard library only, because it runs once for every notebook graded.
@@ -26,15 +27,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     for name in LIMITS:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=0)
-    parser.add_argument("--copy-from", help="folder copied into the working folder first")
+    parser.add_argument(
+        "--copy", action="append", default=[], help="SOURCE:DEST, a folder's files copied first"
+    )
     parser.add_argument("command", nargs="+")
     args = parser.parse_args(argv)
-    if args.copy_from:
-        for entry in Path(args.copy_from).iterdir():
+    for pair in args.copy:
+        source, _, destination = pair.partition(":")
+        Path(destination).mkdir(parents=True, exist_ok=True)
+        for entry in Path(source).iterdir():
+            target = Path(destination) / entry.name
             if entry.is_dir() and not entry.is_symlink():
-                shutil.copytree(entry, entry.name, symlinks=True)
+                shutil.copytree(entry, target, symlinks=True)
             else:
-                shutil.copy2(entry, entry.name, follow_symlinks=False)
+                shutil.copy2(entry, target, follow_symlinks=False)
     for name, limit in LIMITS.items():
         value = getattr(args, name)
         if value > 0:

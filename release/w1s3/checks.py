@@ -61,10 +61,26 @@ def call(func, *args, **kwargs):
         ) from None
 
 
+def as_floats(value):
+    """The value as a float array. Text is never a number (numpy would read "  1.5 " as
+    one): a string anywhere in it is a TypeError, found before numpy sees any of it."""
+    todo, seen = [value], 0
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str | bytes):
+            raise TypeError("text is not a number")
+        if type(item) in (list, tuple):
+            seen += len(item)
+            if seen > 10_000_000:
+                raise ValueError("too many values")
+            todo += item
+    return np.asarray(value, dtype=float)
+
+
 def numbers(value, what="the result"):
     """Your value as a float array, or a failure naming what was expected."""
     try:
-        return np.asarray(value, dtype=float)
+        return as_floats(value)
     except (TypeError, ValueError):
         raise CheckFailed(
             f"{what}: expected numbers, got {type(value).__name__} {value!r:.80}"
@@ -106,7 +122,7 @@ class Comparison:
         self.want = np.asarray(want, dtype=float)
         self.reason = self.problem = ""
         try:
-            self.got = np.asarray(got, dtype=float)
+            self.got = as_floats(got)
         except (TypeError, ValueError):
             self.got = np.full(self.want.shape, np.nan)
             self.problem, self.reason = "numbers", f"expected numbers, got {type(got).__name__}"
