@@ -1319,12 +1319,18 @@ HOSTILE = [
             "ShallowNeuralNet.forward": "def forward(self, inputs):\n    import ctypes\n\n"
             "    return ctypes.string_at(0)"
         },
+        # a lent forward runs the student's own first, which ends the check's copy: every
+        # check that runs it fails (there is no second judgement with other rules)
         _fails(
             "test_forward_example",
             "test_forward_values",
             "test_mse_loss_example",
+            "test_mse_loss_values",
             "test_backward_example",
-            "test_train_example",
+            "test_backward_gradient",
+            "test_backward_refreshes_loss",
+            "test_backward_lecture_steps",
+            *_TRAIN_CHECKS,
         ),
     ),
     Variant(
@@ -1583,7 +1589,8 @@ INTRUDERS = [
 # score more than its twin. "second-thoughts-train" switches to the right count once it sees
 # a check that never reads losses_list back: a marker of the public checks' code, not of a
 # verdict, so it learns nothing it did not know; the points it keeps are those of the correct
-# train it carries, and its twin is the model.
+# train it carries, and its twin is the model. Now that every check runs in a fresh copy of
+# the kernel it never sees any such check, and stays one step short everywhere.
 
 _SIGMOID_NO_ONE_DEF = _SIGMOID_NO_ONE["s"]
 
@@ -2063,7 +2070,8 @@ TRICKS = [
         " count (checks read what they need before any verdict, so the switch follows the"
         " checks' code, not a failure: it scores as the correct train it carries, no more)",
         {"ShallowNeuralNet.train": _SECOND_THOUGHTS_TRAIN},
-        _fails("test_train_example"),
+        # each check runs in a fresh copy, where it has seen nothing: always one step short
+        _fails(*(c for c in _TRAIN_CHECKS if c != "test_train_display")),
         twin="model",
     ),
     Variant(
@@ -2411,7 +2419,13 @@ COPY_TRICKS = [
         "floods-the-grader",
         "MSE_loss sends the grader an answer of 2.8 million empty objects in every check",
         {"ShallowNeuralNet.MSE_loss": _FLOODING_MSE},
-        _fails("test_mse_loss_example", "test_mse_loss_values", *_STEP_CHECKS, *_TRAIN_CHECKS),
+        _fails(
+            "test_mse_loss_example",
+            "test_mse_loss_values",
+            "test_backward_refreshes_loss",
+            *_STEP_CHECKS,
+            *_TRAIN_CHECKS,
+        ),
         twin="model",
     ),
     Variant(

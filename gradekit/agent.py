@@ -10,7 +10,7 @@ kernel only runs the student's code, and every check runs in a disposable copy o
   mount, pid, IPC, network, host name), with a fresh `/tmp`, private writes to the working
   folder, every other folder read-only, no shared memory and no open file but its line to
   the grader, and no privileges; the grader checks all of that from outside before it sends
-  the copy anything, stops every other process of the sandbox while the check runs, and
+  the copy anything, stops the kernel (and ends any other process) while the check runs, and
   kills the copy when the check ends. Nothing a check's run learns reaches another check;
 - in the copy, `Copy` answers the check's requests (look up a name, call, get or set an
   attribute) with their results *by value*: numbers, strings, lists, tuples, dicts and
@@ -155,7 +155,6 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x20, 0x1000, 0x400, 0x800, 0x200000
 MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 MOUNT_FLAGS.update(noatime=MS_NOATIME, nodiratime=MS_NODIRATIME, relatime=MS_RELATIME)
-PR_SET_DUMPABLE = 4
 
 
 def serve():
@@ -210,7 +209,6 @@ def _copy_main(order):
         line.connect(order["socket"])
         if isolated:
             _private_folders(libc, order["work"], int(order["scratch"]))
-        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         if isolated:
             _drop_privileges(libc)
         Copy(line, order["nonce"]).serve()

@@ -2,7 +2,7 @@
 
 A `Bridge` asks the kernel for one disposable copy of itself per check, checks from outside
 that the copy is isolated (its own namespaces, no shared memory, no open file but its line,
-no privileges, nothing writable it shares), stops every other process of the sandbox while
+no privileges, nothing writable it shares), stops the kernel (ending any other process) while
 the check runs and kills the copy when it ends. A `Channel` lets the check (trusted code, run
 in the grading process) use the student's functions and objects in that copy as if they were
 local: `Remote` stands for an object that stays there, and calling it, reading or setting one
@@ -176,7 +176,7 @@ class Bridge:
 
     def copy(self, seconds: float, lend: dict | None = None) -> "Channel":
         """A new copy of the kernel for one check, isolated, with these functions lent;
-        every other process of the sandbox is stopped until the channel closes."""
+        the kernel is stopped (any other process ended) until the channel closes."""
         if self.serving is None:
             self.open()
         self.end_helpers()
@@ -225,18 +225,18 @@ class Bridge:
                     os.kill(pid, signal.SIGKILL)
 
     def stop_others(self, copy_pid: int) -> list[int]:
-        """SIGSTOP every process of the sandbox but its own and the check's copy; the
-        stopped pids."""
-        stopped: list[int] = []
-        while True:
-            found = [p for p in {self.root, *descendants(self.root)} - self.keep - set(stopped)]
-            found = [p for p in found if p != copy_pid]
+        """SIGSTOP the kernel and kill any process the notebook's code started meanwhile,
+        so that nothing but the check's copy runs in the sandbox; the stopped pids."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.kernel, signal.SIGSTOP)
+        for _ in range(20):
+            found = descendants(self.root) - self.keep - {self.kernel, copy_pid}
             if not found:
-                return stopped
+                break
             for pid in found:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGSTOP)
-            stopped += found
+                    os.kill(pid, signal.SIGKILL)
+        return [self.kernel]
 
     def isolation_problem(self, pid: int) -> str | None:
         """Why the process that answered is not an isolated copy, or None when it is."""

@@ -1,0 +1,143 @@
+"""Checks in disposable copies of the kernel: the order of the checks changes no verdict, the
+grading process stays small whatever a submission sends, and what a check reads
+of the student's answers is never text taken for numbers.
+
+One class (honest, buggy and hostile variants, among them the flooding and the holding one)
+is graded once by plain `nbgrader autograde`, in one process whose peak memory is
+measured, with the tests of each grade cell (and grade cells in a row) in a shuffled order.
+"""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import numpy as np
+import pytest
+from conftest import ASSIGNMENT, expected_points, make_course
+
+import democlass
+from gradekit import agent, checks, course
+from gradekit.judge import submission_digest
+
+CLASS = {
+    name: name
+    for name in (
+        "model",
+        "sigmoid-no-one",
+        "forward-no-b1",
+        "train-stop-inverted",
+        "kept-in-memory",
+        "kept-in-shared-memory",
+        "formula-from-lent-forward",
+        "dies-under-lent-forward",
+        "floods-the-grader",
+        "holds-its-checks",
+    )
+}
+# Run in the grading process: plain nbgrader autograde, then its own peak memory and time.
+MEASURED = """
+import resource, sys, time
+from nbgrader.apps.nbgraderapp import NbGraderApp
+start = time.monotonic()
+try:
+    NbGraderApp.launch_instance(argv=["autograde", "{assignment}"])
+except SystemExit:
+    pass
+print("MEASURED", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.monotonic() - start)
+"""
+
+
+@pytest.fixture(scope="module")
+def shuffled_class(tmp_path_factory):
+    folder = make_course(tmp_path_factory.mktemp("isolation") / "course")
+    with open(folder / "nbgrader_config.py", "a") as config:
+        config.write("\nc.ResilientExecute.check_order = 7\n")
+    democlass.hand_in(folder, CLASS)
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURED.format(assignment=ASSIGNMENT)],
+        cwd=folder,
+        env=course.environment(),
+        capture_output=True,
+        text=True,
+    )
+    line = [x for x in result.stdout.splitlines() if x.startswith("MEASURED")]
+    assert line, result.stderr[-3000:]
+    _, peak_kib, seconds = line[0].split()
+    return folder, course.cell_scores(folder, ASSIGNMENT), int(peak_kib) * 1024, float(seconds)
+
+
+def test_shuffled_checks_give_the_points_of_the_notebook_order(shuffled_class, max_points):
+    _, scores, _, _ = shuffled_class
+    expected = expected_points(max_points, CLASS)
+    got = {
+        student: {cell: scores[student].get(cell, 0.0) for cell in max_points} for student in CLASS
+    }
+    assert got == expected
+
+
+def test_the_grading_process_stays_under_one_gib(shuffled_class):
+    """Peak resident memory of the process that graded the class, the flooding student
+    among them (its answers would decode to millions of objects)."""
+    _, _, peak, _ = shuffled_class
+    assert peak < 2**30, f"the grading process peaked at {peak / 2**20:.0f} MiB"
+
+
+def test_budgets_are_named_in_the_failed_checks(shuffled_class):
+    folder, _, _, _ = shuffled_class
+    messages = {}
+    for student in ("floods-the-grader", "holds-its-checks"):
+        for path in (folder / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
+            for cell in nbformat.read(path, as_version=4).cells:
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error":
+                        messages[(student, cell.metadata.get("nbgrader", {}).get("grade_id"))] = (
+                            output["evalue"]
+                        )
+    assert "budget of 250,000 values" in messages[("floods-the-grader", "test_mse_loss_values")]
+    assert "time budget (10 s)" in messages[("holds-its-checks", "test_predict_samples_values")]
+
+
+def test_any_changed_cell_changes_the_inputs_and_outputs_do_not(tmp_path):
+    nb = nbformat.read(
+        next((make_course(tmp_path / "c") / "release" / ASSIGNMENT).glob("*.ipynb")), 4
+    )
+    digest = submission_digest(nb)
+    markdown = next(cell for cell in nb.cells if cell.cell_type == "markdown")
+    markdown.source += " "
+    assert submission_digest(nb) != digest
+    markdown.source = markdown.source[:-1]
+    code = next(cell for cell in nb.cells if cell.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", text="printed")]
+    assert submission_digest(nb) == digest
+
+
+@pytest.mark.parametrize(
+    "text", ["  1.5  ", "1" + " " * 100_000, b"2.0", ["1.0", 2.0], [[0.5], ["3"]]]
+)
+def test_text_is_never_a_number(text):
+    with pytest.raises(checks.CheckFailed):
+        checks.numbers(text)
+    assert not checks.matches(
+        text, np.ones(np.shape(text)) if not isinstance(text, str | bytes) else 1.0
+    )
+
+
+@pytest.mark.parametrize(
+    "own, answer, kind",
+    [
+        (np.float64(1.0), 0.25, np.float64),
+        (np.array(2.0), np.float64(0.5), np.ndarray),
+        ([np.int64(1), np.int64(0)], [1, 0], np.int64),
+        (1.0, np.float64(0.5), float),
+    ],
+)
+def test_lent_answers_keep_the_students_types(own, answer, kind):
+    kept = agent.like(answer, own)
+    first = kept[0] if isinstance(kept, list) else kept
+    assert type(first) is kind and np.ndim(kept) == np.ndim(own)
+    assert json.dumps(agent.pack(kept)) == json.dumps(agent.pack(agent.like(kept, own)))
+
+
+def test_a_lent_answer_is_never_rounded_to_the_students_type():
+    assert agent.like(0.5, np.int64(1)) == 0.5 and type(agent.like(0.5, np.int64(1))) is float
