@@ -2364,6 +2364,97 @@ _LOUD_L = """def l(x):
 print("x" * 10_000_000)
 """
 
+# s answers in text: the right values, padded with a million spaces either side (text is
+# never taken for numbers, so the padding buys no time to measure either).
+_PADDED_S = """def s(x):
+    value = 1 / (1 + np.exp(-np.asarray(x, dtype=float)))
+    return " " * 1_000_000 + repr(value.tolist()) + " " * 1_000_000
+"""
+
+# The line's first answer in a check is written by s itself while the notebook's names are
+# looked up (s is an object whose repr speaks first): a number where names should be.
+_MISANSWERED_LOOKUP = """import os
+
+_notebook = os.getpid()
+
+
+class Sigmoid:
+    def __call__(self, x):
+        return 1 / (1 + np.exp(-x))
+
+    def __repr__(self):
+        if os.getpid() != _notebook:
+            body = b'{"value": 7}'
+            for fd in range(3, 8):
+                try:
+                    os.write(fd, len(body).to_bytes(8, "big") + body)
+                except OSError:
+                    pass
+        return "s"
+
+
+s = Sigmoid()
+"""
+
+# l answers its calls with JSON of the right shape and the wrong contents (an array of
+# base64 that is not, a reference that is not a number), then returns as usual.
+_MISANSWERED_CALL = """import os
+
+_notebook = os.getpid()
+
+
+def l(x):
+    if os.getpid() != _notebook:
+        for body in (
+            b'{"value": {"array": "not base64!", "dtype": "<f8", "shape": [3]}}',
+            b'{"value": {"ref": "x", "repr": {"dict": {}}}}',
+            b'{"value": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        ):
+            for fd in range(3, 8):
+                try:
+                    os.write(fd, len(body).to_bytes(8, "big") + body)
+                except OSError:
+                    pass
+    return np.log(x)
+"""
+
+# logistic_regression, when s is not its own (a check lends one), first sends the grader
+# requests for lent functions that are no such thing, then computes as usual.
+_MISASKED_LENT = """import os
+
+_own_s = s
+
+
+def logistic_regression(x, a, b):
+    if globals()["s"] is not _own_s:
+        for body in (
+            b'{"lent": ["s"], "args": 5}',
+            b'{"lent": "s", "args": {"list": [{"int": "1e400"}]}, "kwargs": null}',
+            b'{"lent": "np", "args": {"list": []}, "kwargs": {"dict": {}}}',
+        ):
+            for fd in range(3, 8):
+                try:
+                    os.write(fd, len(body).to_bytes(8, "big") + body)
+                except OSError:
+                    pass
+    return s(a * x + b)
+"""
+
+# An answer cell shows a value of 3 million characters, another raises an error whose
+# message is as long (each cut at the output budget, like a print).
+_SHOWN_L = """def l(x):
+    return np.log(x)
+
+
+"x" * 3_000_000
+"""
+_RAISED_L2 = """def l2(x):
+    return np.log(1 - x)
+
+
+raise ValueError("y" * 3_000_000)
+"""
+
 COPY_TRICKS = [
     *[
         Variant(
@@ -2426,6 +2517,44 @@ COPY_TRICKS = [
             *_STEP_CHECKS,
             *_TRAIN_CHECKS,
         ),
+        twin="model",
+    ),
+    Variant(
+        "shows-huge-values",
+        "an answer cell shows a value of 3 million characters, another raises an error with"
+        " a message as long (both cut at the output budget)",
+        {"l": _SHOWN_L, "l2": _RAISED_L2},
+        twin="model",
+    ),
+    Variant(
+        "pads-its-answers",
+        "s answers the right values as text padded with two million spaces",
+        {"s": _PADDED_S},
+        _SIGMOID_NO_ONE_FAILS,
+        twin="sigmoid-no-one",
+    ),
+    Variant(
+        "misanswers-a-lookup",
+        "s is an object whose repr answers the check's lookup of the notebook's names itself,"
+        " with a number",
+        {"s": _MISANSWERED_LOOKUP},
+        _fails(*_S_CHECKS),
+        twin="model",
+    ),
+    Variant(
+        "misanswers-a-call",
+        "l answers the check's calls itself with malformed values (bad base64, a reference"
+        " that is not a number, nesting deeper than any decoder)",
+        {"l": _MISANSWERED_CALL},
+        _fails(*_L_CHECKS),
+        twin="model",
+    ),
+    Variant(
+        "misasks-for-lent",
+        "logistic_regression sends the grader malformed requests for lent functions whenever a"
+        " check lends s",
+        {"logistic_regression": _MISASKED_LENT},
+        _fails("test_logistic_regression_values"),
         twin="model",
     ),
     Variant(

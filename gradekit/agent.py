@@ -184,8 +184,7 @@ def fork(order):
             _copy_main(order)
         finally:
             os._exit(0)
-    os.waitpid(pid, 0)
-    return {"forked": True}
+    return {"forked": True}  # the copy connects when it is ready (this fork is reaped later)
 
 
 def _copy_main(order):
@@ -200,7 +199,13 @@ def _copy_main(order):
         _write("/proc/self/uid_map", f"{uid} {uid} 1")
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
     # libc's fork, not os.fork: no fork handler of the student's runs in the copy
-    if libc.fork() != 0:
+    pid = libc.fork()
+    if pid < 0:  # say so on the line, or the grader would wait for the copy
+        line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        line.connect(order["socket"])
+        message = {"error": {"type": "ForkFailed", "message": os.strerror(ctypes.get_errno())}}
+        _send(line, message)
+    if pid != 0:
         return
     try:
         _private_memory(libc)
@@ -208,12 +213,19 @@ def _copy_main(order):
         line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         line.connect(order["socket"])
         if isolated:
-            _private_folders(libc, order["work"], int(order["scratch"]))
+            _private_folders(libc, order["work"], int(order["scratch"]), order["hide"])
         if isolated:
             _drop_privileges(libc)
         Copy(line, order["nonce"]).serve()
     finally:
         os._exit(0)
+
+
+def _send(line, message):
+    data = json.dumps(message).encode()
+    if len(data) > MAX_MESSAGE:
+        data = json.dumps({"error": {"type": "TooLarge", "message": "answer too large"}}).encode()
+    line.sendall(HEADER.pack(len(data)) + data)
 
 
 def _write(path, text):
@@ -227,10 +239,11 @@ def _mount(libc, source, target, kind, flags, options=None):
         raise OSError(ctypes.get_errno(), f"cannot mount {kind or 'again'} on {target}")
 
 
-def _private_folders(libc, work, scratch):
+def _private_folders(libc, work, scratch, hide):
     """A fresh /tmp (the kernel's folders in it are gone), the working folder's writes kept
     in the copy (an overlay on what the notebook left there), every other writable folder
-    read-only, and no /proc (no other process of the sandbox in sight)."""
+    read-only, the folders to hide (the kernel's own sockets) empty, and no /proc (no other
+    process of the sandbox in sight)."""
     others = [(p, o) for p, o in _mounts() if p not in ("/proc", "/tmp", work) and "rw" in o]
     lower = os.open(work, os.O_PATH | os.O_DIRECTORY)
     _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch},mode=1777")
@@ -246,6 +259,9 @@ def _private_folders(libc, work, scratch):
         flags |= sum(MOUNT_FLAGS[name] for name in options if name in MOUNT_FLAGS)
         with contextlib.suppress(OSError):  # a mount below another: out of reach anyway
             _mount(libc, "none", point, None, flags)
+    for folder in hide:  # a socket in a read-only folder still takes connections
+        if os.path.isdir(folder):
+            _mount(libc, "tmpfs", folder, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4096")
     _mount(libc, "tmpfs", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4096")
 
 
@@ -313,11 +329,7 @@ class Copy:
         self.send({"hello": nonce})
 
     def send(self, message):
-        data = json.dumps(message).encode()
-        if len(data) > MAX_MESSAGE:
-            data = json.dumps({"error": {"type": "TooLarge", "message": "answer too large"}})
-            data = data.encode()
-        self.line.sendall(HEADER.pack(len(data)) + data)
+        _send(self.line, message)
 
     def receive(self):
         (size,) = HEADER.unpack(self._exactly(HEADER.size))

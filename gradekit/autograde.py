@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import course
-from .review import code_to_review
+from .review import budgets_exceeded, code_to_review
 
 _API = None  # the worker process's NbGraderAPI
 _COURSE_DIR = Path()  # the worker process's course folder
@@ -61,6 +61,7 @@ class Outcome:
     error: str = ""
     skipped: bool = False  # graded by an earlier run, and unchanged since
     review: list[str] = field(default_factory=list)  # code worth a look by hand
+    over_budget: list[str] = field(default_factory=list)  # checks failed over a budget
 
 
 def check_submission(folder: Path, notebooks: list[str]) -> list[str]:
@@ -259,6 +260,10 @@ def autograde_class(
         grade_on_cluster(course_dir, db_url, to_grade, scheduler, outcomes, progress)
     elif to_grade:
         _grade_on_pool(course_dir, db_url, to_grade, jobs, outcomes, progress)
+    for _, student, _ in to_grade:
+        if outcomes[student].graded:
+            graded = course_dir / "autograded" / student / assignment
+            outcomes[student].over_budget = budgets_exceeded(graded, notebooks)
     return [outcomes[student] for student in names]
 
 
@@ -314,6 +319,8 @@ def summary(outcomes: list[Outcome], seconds: float) -> str:
             lines.append(f"  {o.student}: {problem}")
         for cell in o.review:
             lines.append(f"  {o.student}: review by hand: {cell}")
+        for check in o.over_budget:
+            lines.append(f"  {o.student}: over budget: {check}")
         if o.error:
             last = o.error.strip().splitlines()[-1] if o.error.strip() else "unknown error"
             lines.append(f"  {o.student}: NOT GRADED by nbgrader: {last}")

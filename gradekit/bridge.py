@@ -144,6 +144,7 @@ class Bridge:
         self.keep = {self.root, *children(self.root)} if self.sandboxed else set()
         below = descendants(self.root) - self.keep
         self.kernel = min(below) if self.sandboxed and below else self.root
+        self.dying: dict[int, int] = {}  # pid -> pidfd of copies killed, not yet ended
 
     # -- the kernel's side: forks -------------------------------------------------------
 
@@ -169,6 +170,9 @@ class Bridge:
                 pass
 
     def stop(self) -> None:
+        for pidfd in self.dying.values():
+            os.close(pidfd)
+        self.dying.clear()
         self.client.stop_channels()
         self.listener.close()
         with contextlib.suppress(OSError):
@@ -184,6 +188,7 @@ class Bridge:
         nonce = secrets.token_hex(16)
         order = {"socket": str(self.path), "nonce": nonce, "work": str(self.folder / "work")}
         order["scratch"] = self.km.scratch_size
+        order["hide"] = [str(self.folder / "sockets")]  # the kernel's own: no way back to it
         deadline = time.monotonic() + seconds
         self.client.input(json.dumps({"fork": order}))
         answer = self._next(max(1.0, deadline - time.monotonic()))
@@ -213,11 +218,16 @@ class Bridge:
         finally:
             self.listener.setblocking(True)
 
-    def end_helpers(self) -> None:
+    def end_helpers(self, spare: int | None = None) -> None:
         """Kill the processes the notebook's code started (no check needs one, and a fork
-        bomb's would leave no room for the check's copy)."""
+        bomb's would leave no room for the check's copy), all but `spare`. Copies already
+        killed are left to end by themselves."""
+        for pid, pidfd in list(self.dying.items()):
+            if select.select([pidfd], [], [], 0)[0]:  # ended: its pid may be reused now
+                os.close(pidfd)
+                del self.dying[pid]
         for _ in range(20):
-            found = descendants(self.root) - self.keep - {self.kernel}
+            found = descendants(self.root) - self.keep - {self.kernel, spare} - set(self.dying)
             if not found:
                 return
             for pid in found:
@@ -229,13 +239,7 @@ class Bridge:
         so that nothing but the check's copy runs in the sandbox; the stopped pids."""
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.kernel, signal.SIGSTOP)
-        for _ in range(20):
-            found = descendants(self.root) - self.keep - {self.kernel, copy_pid}
-            if not found:
-                break
-            for pid in found:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        self.end_helpers(spare=copy_pid)
         return [self.kernel]
 
     def isolation_problem(self, pid: int) -> str | None:
@@ -329,10 +333,11 @@ class Channel:
             )
         self.pid, self.pidfd = pid, os.pidfd_open(pid)
         self.stopped = self.bridge.stop_others(pid)
-        if self.receive() != {"hello": self.nonce}:
-            raise self.fail(
-                "BrokenConversation", "the copy of your kernel did not introduce itself"
-            )
+        hello = self.receive()
+        if hello != {"hello": self.nonce}:
+            error = hello.get("error") if type(hello.get("error")) is dict else {}
+            why = str(error.get("message", "it did not introduce itself"))[:200]
+            raise self.fail("BrokenConversation", f"no copy of your kernel for this check ({why})")
         problem = self.bridge.isolation_problem(pid)
         if problem:
             raise self.fail("BrokenConversation", f"this check could not be isolated ({problem})")
@@ -342,14 +347,14 @@ class Channel:
 
     def close(self) -> None:
         """Kill the copy (and all it started: it is the first process of its namespace),
-        then let the rest of the sandbox go on."""
+        then let the rest of the sandbox go on (a killed process runs no more code; the
+        system tears it down meanwhile)."""
         if self.line is not None:
             self.line.close()
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            select.select([self.pidfd], [], [], 5)
-            os.close(self.pidfd)
+            self.bridge.dying[self.pid] = self.pidfd
             self.pid = None
         for pid in self.stopped:
             with contextlib.suppress(ProcessLookupError):
@@ -447,7 +452,7 @@ class Channel:
 
     def _answer_lent(self, call: dict) -> dict:
         name = call.get("lent")
-        if name not in self.lent:
+        if type(name) is not str or name not in self.lent:
             return {"refused": f"{name} is not lent in this check"}
         try:
             args = agent.unpack(call.get("args"), self._remote)
@@ -501,7 +506,7 @@ class Channel:
             )
         try:
             message = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the decoder goes
             message = None
         if type(message) is not dict:
             raise self.fail(
@@ -545,8 +550,17 @@ def parents() -> dict[int, int]:
     found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            fields = read(f"/proc/{entry}/stat").rpartition(")")[2].split()
-            if len(fields) > 1 and fields[0] not in "ZX":
+            try:
+                stat = os.open(f"/proc/{entry}/stat", os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                fields = os.read(stat, 1024).rpartition(b")")[2].split()
+            except OSError:
+                fields = []
+            finally:
+                os.close(stat)
+            if len(fields) > 1 and fields[0] not in (b"Z", b"X"):
                 found[int(entry)] = int(fields[1])
     return found
 
@@ -591,7 +605,7 @@ def _decode(prompt) -> dict:
         raise StudentError("BrokenConversation", "the kernel sent an answer too large to read")
     try:
         message = json.loads(prompt)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise StudentError("BrokenConversation", "the kernel sent an unreadable answer") from None
     if type(message) is not dict:
         raise StudentError("BrokenConversation", "the kernel sent an unreadable answer")
@@ -608,4 +622,8 @@ def _interrupt(km) -> None:
 
     result = km.interrupt_kernel()
     if inspect.isawaitable(result):
-        run_sync(lambda: result)()
+
+        async def interrupted():
+            await result
+
+        run_sync(interrupted)()

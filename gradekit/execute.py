@@ -119,9 +119,10 @@ class ResilientExecute(Execute):
         if size > left:
             if left <= 0:
                 return None  # the note is there already
-            msg = {
+            msg = {  # a stream now, whatever it was (nbformat reads the header's type)
                 **msg,
                 "msg_type": "stream",
+                "header": {**msg.get("header", {}), "msg_type": "stream"},
                 "content": over_budget(content, left, self.output_chars),
             }
             size = left
@@ -162,10 +163,13 @@ def output_size(content: dict) -> int:
     return size
 
 
+CUT_NOTE = "[output cut here: this cell printed more than its budget of"
+
+
 def over_budget(content: dict, left: int, budget: int) -> dict:
     """A stream output holding what fits of the message's text, then a note."""
     text = content.get("text") if type(content.get("text")) is str else ""
-    note = f"\n[output cut here: this cell printed more than its budget of {budget:,} characters]\n"
+    note = f"\n{CUT_NOTE} {budget:,} characters]\n"
     return {
         "name": "stderr" if content.get("name") == "stderr" else "stdout",
         "text": text[:left] + note,

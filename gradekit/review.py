@@ -2,12 +2,14 @@
 
 The sandbox stops a student's code reaching outside its kernel, and verdicts are reached
 outside it, but code that tampers inside the kernel, or tries to, deserves a teacher's eye.
-`code_to_review` lists such cells for `gradekit autograde`'s summary; the `FlagForReview`
+`code_to_review` lists such cells for `gradekit autograde`'s summary, and
+`budgets_exceeded` the checks a submission ran over a budget in; the `FlagForReview`
 preprocessor (part of autograde, so the formgrader's button does it too) marks them in the
 gradebook where formgrader users work: the next check is flagged "needs manual grade" and
 the student's answer cell carries the reason as a comment. The autograded score is kept.
 """
 
+import json
 import re
 import warnings
 from pathlib import Path
@@ -16,6 +18,8 @@ import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .execute import CUT_NOTE
 
 SUSPICIOUS = {
     r"\bsys\.modules\b|\bimportlib\b|\b__import__\b": "reaches into loaded modules",
@@ -55,6 +59,27 @@ def code_to_review(folder: Path, notebooks: list[str]) -> list[str]:
                 where = cell.get("id") or f"#{index + 1}"
                 flagged.append(f"{folder / name}, cell {where}: {'; '.join(why)}")
     return flagged
+
+
+def budgets_exceeded(folder: Path, notebooks: list[str]) -> list[str]:
+    """The checks of a student's autograded notebooks that failed over a budget (time, answer
+    size, output), each with its file and message, and the cells whose output was cut."""
+    found = []
+    for name in notebooks:
+        try:
+            cells = json.loads((folder / name).read_text(encoding="utf-8"))["cells"]
+        except (OSError, ValueError, KeyError, TypeError):  # not graded: the summary says so
+            continue
+        for index, cell in enumerate(cells):
+            info = cell.get("metadata", {}).get("nbgrader", {})
+            where = info.get("grade_id") or f"cell #{index + 1}"
+            for output in cell.get("outputs", []):
+                text = "".join(output.get("text", ""))
+                if info.get("grade") and "budget" in output.get("evalue", ""):
+                    found.append(f"{folder / name}, {where}: {output['evalue'].splitlines()[0]}")
+                elif CUT_NOTE in text:
+                    found.append(f"{folder / name}, {where}: its output was cut at its budget")
+    return found
 
 
 class FlagForReview(NbGraderPreprocessor):

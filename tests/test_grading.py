@@ -277,6 +277,19 @@ def test_intruders_are_flagged_for_review_and_honest_code_is_not(graded_class):
     assert all(f"/{name}/" in cell for name in flagged for cell in outcomes[name].review)
 
 
+def test_the_summary_names_every_budget_exceeded(graded_class):
+    """Over-budget checks reach the instructor's summary, with the budget named; honest
+    students have none."""
+    outcomes = graded_class.outcomes
+    over = {name: "\n".join(o.over_budget) for name, o in outcomes.items() if o.over_budget}
+    assert "values" in over["floods-the-grader"]
+    assert "time budget" in over["holds-its-checks"]
+    assert "output was cut" in over["prints-one-huge-line"]
+    assert not over.keys() & {v.name for v in CORRECT}
+    text = autograde.summary(list(outcomes.values()), 1)
+    assert "holds-its-checks: over budget: " in text
+
+
 def test_code_to_review_is_flagged_where_the_formgrader_shows_it(graded_class):
     """The students of the review list, and only they, have a check flagged "needs manual
     grade" and the reason in a comment; the flag leaves every autograded score as it was."""
