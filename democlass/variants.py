@@ -2272,6 +2272,10 @@ _STORES = {
         "threading.Thread(target=lambda: [globals().__setitem__('_held', (grid, values)), __import__('time').sleep(3600)], daemon=True).start()",
         "return globals().get('_held')",
     ),
+    "kernel": (
+        "_tell('import numpy as np; globals()[\"_table\"] = (np.linspace(-30, 30, 2001), np.array(%r))' % values.tolist())",
+        "return globals().get('_table')",
+    ),
     "shared-memory": (
         "_shared.seek(0); _shared.write(b'K' * 8 + values.astype('<f8').tobytes())",
         "return (np.linspace(-30, 30, 2001), np.frombuffer(_shared[8:8 + 8 * 2001], '<f8')) if _shared[:8] == b'K' * 8 else None",
@@ -2279,10 +2283,56 @@ _STORES = {
 }
 
 
+# The kernel's own front door: a copy that could reach the kernel's sockets would send it
+# an execute request (signed with the key it holds as a copy), to run once the checks end.
+_TELL_KERNEL = """import hashlib
+import hmac
+import json
+import socket
+import struct
+import uuid
+
+
+def _frame(body, more=False, command=False):
+    flags = (1 if more else 0) | (4 if command else 0)
+    if len(body) > 255:
+        return bytes([flags | 2]) + struct.pack(">Q", len(body)) + body
+    return bytes([flags, len(body)]) + body
+
+
+def _tell(code):
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    parts = [
+        json.dumps({"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "",
+                    "session": uuid.uuid4().hex, "date": "", "version": "5.3"}).encode(),
+        b"{}",
+        b"{}",
+        json.dumps({"code": code, "silent": True, "store_history": False,
+                    "user_expressions": {}, "allow_stdin": False}).encode(),
+    ]
+    signature = hmac.new(app.session.key, b"".join(parts), hashlib.sha256).hexdigest()
+    frames = [b"<IDS|MSG>", signature.encode(), *parts]
+    greeting = b"\\xff" + bytes(8) + b"\\x7f\\x03\\x00" + b"NULL".ljust(20, bytes(1)) + bytes(32)
+    ready = b"\\x05READY\\x0bSocket-Type" + struct.pack(">I", 6) + b"DEALER"
+    try:
+        line = socket.socket(socket.AF_UNIX)
+        line.connect(f"{app.ip}-{app.shell_port}")
+        line.sendall(greeting + _frame(ready, command=True) + b"".join(
+            _frame(f, more=i < len(frames) - 1) for i, f in enumerate(frames)))
+    except OSError:
+        pass
+
+
+"""
+
+
 def _table_keeper(place: str) -> dict[str, str]:
     store, recall = _STORES[place]
     return {
-        "s": _TABLE_S.replace("STORE", store).replace("RECALL", recall),
+        "s": (_TELL_KERNEL if place == "kernel" else "")
+        + _TABLE_S.replace("STORE", store).replace("RECALL", recall),
         "logistic_regression": _TABLE_P,
     }
 

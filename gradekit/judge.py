@@ -13,7 +13,7 @@ process, and never in the kernel:
   whose every call crosses to the copy;
 - each `test_*` function the cell defines (the hidden checks) runs as a pytest test, with
   pytest's assertion rewriting; its arguments are fixtures: `rng` (a generator seeded from the
-  course secret, the student, the whole notebook handed in and the test), `kernel` (the
+  course secret, the student, every notebook handed in and the test), `kernel` (the
   test's copy of the student's kernel: `kernel.seed(n)`, `kernel.printed(f, ...)`), and any
   other name the notebook defines;
 - `import checks`, `import reference` and any other module beside the source notebooks
@@ -29,6 +29,7 @@ import builtins
 import functools
 import hashlib
 import importlib.util
+import json
 import os
 import random
 import symtable
@@ -107,11 +108,9 @@ class Judge:
         coursedir = CourseDirectory(config=executor.config)
         assignment = info.get("assignment", "")
         self.source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
-        self.parts = (
-            str(info.get("student", "")),
-            str(info.get("notebook", "")),
-            submission_digest(nb),
-        )
+        student, notebook = str(info.get("student", "")), str(info.get("notebook", ""))
+        handed_in = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
+        self.parts = (student, notebook, submission_digest(nb, handed_in, f"{notebook}.ipynb"))
         self.secret = course_secret(coursedir.course_id)
         self.fixtures = student_fixtures(self, nb)
         self.test_seconds = float(executor.test_seconds)
@@ -313,12 +312,24 @@ def student_fixtures(judge: Judge, nb: NotebookNode):
     return plugin
 
 
-def submission_digest(nb: NotebookNode) -> str:
-    """A digest of the notebook handed in (every cell's type and source, outputs aside): a
-    regrade of the same notebook draws the same inputs, a resubmission that changes any cell
-    new ones (so inputs seen in feedback are no use later)."""
-    cells = [f"{c.cell_type}\0{c.source}" for c in nb.cells]
-    return hashlib.sha256("\1".join(cells).encode()).hexdigest()
+def submission_digest(nb: NotebookNode, folder: Path | None = None, name: str = "") -> str:
+    """A digest of the submission: this notebook and the other notebooks handed in with it
+    in `folder` (every cell's type and source, outputs aside). A regrade draws the same
+    inputs, a resubmission that changes any cell of any notebook new ones (so inputs seen in
+    feedback are no use later)."""
+    digest = hashlib.sha256()
+    for cell in nb.cells:
+        digest.update(f"{cell.cell_type}\0{cell.source}\1".encode())
+    for path in sorted(folder.glob("*.ipynb")) if folder else []:
+        if path.name == name:
+            continue
+        try:
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+            text = [f"{c['cell_type']}\0{''.join(c['source'])}" for c in cells]
+        except (OSError, ValueError, KeyError, TypeError):  # graded as missing elsewhere
+            text = ["unreadable"]
+        digest.update(f"\2{path.name}\2{chr(1).join(text)}".encode())
+    return digest.hexdigest()
 
 
 def test_arguments(source: str) -> set[str]:

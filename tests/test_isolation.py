@@ -4,12 +4,15 @@ of the student's answers is never text taken for numbers.
 
 One class (honest, buggy and hostile variants, among them the flooding and the holding one)
 is graded once by plain `nbgrader autograde`, in one process whose peak memory is
-measured, with the tests of each grade cell (and grade cells in a row) in a shuffled order.
+measured, with the tests of each grade cell (and grade cells in a row) in a shuffled order,
+and the kernels' folders outside /tmp (so that only the copies' own hiding keeps the kernel's
+sockets out of their reach).
 """
 
 import json
 import subprocess
 import sys
+import tempfile
 
 import nbformat
 import numpy as np
@@ -17,7 +20,7 @@ import pytest
 from conftest import ASSIGNMENT, expected_points, make_course
 
 import democlass
-from gradekit import agent, checks, course
+from gradekit import agent, autograde, checks, course, submissions
 from gradekit.judge import submission_digest
 
 CLASS = {
@@ -29,22 +32,22 @@ CLASS = {
         "train-stop-inverted",
         "kept-in-memory",
         "kept-in-shared-memory",
+        "kept-in-kernel",
         "formula-from-lent-forward",
         "dies-under-lent-forward",
         "floods-the-grader",
         "holds-its-checks",
     )
 }
-# Run in the grading process: plain nbgrader autograde, then its own peak memory and time.
+# Run in the grading process: plain nbgrader autograde, then its own peak memory.
 MEASURED = """
-import resource, sys, time
+import resource
 from nbgrader.apps.nbgraderapp import NbGraderApp
-start = time.monotonic()
 try:
     NbGraderApp.launch_instance(argv=["autograde", "{assignment}"])
 except SystemExit:
     pass
-print("MEASURED", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.monotonic() - start)
+print("MEASURED", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
@@ -54,21 +57,22 @@ def shuffled_class(tmp_path_factory):
     with open(folder / "nbgrader_config.py", "a") as config:
         config.write("\nc.ResilientExecute.check_order = 7\n")
     democlass.hand_in(folder, CLASS)
-    result = subprocess.run(
-        [sys.executable, "-c", MEASURED.format(assignment=ASSIGNMENT)],
-        cwd=folder,
-        env=course.environment(),
-        capture_output=True,
-        text=True,
-    )
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as kernels:
+        result = subprocess.run(
+            [sys.executable, "-c", MEASURED.format(assignment=ASSIGNMENT)],
+            cwd=folder,
+            env={**course.environment(), "TMPDIR": kernels},
+            capture_output=True,
+            text=True,
+        )
     line = [x for x in result.stdout.splitlines() if x.startswith("MEASURED")]
     assert line, result.stderr[-3000:]
-    _, peak_kib, seconds = line[0].split()
-    return folder, course.cell_scores(folder, ASSIGNMENT), int(peak_kib) * 1024, float(seconds)
+    _, peak_kib = line[0].split()
+    return folder, course.cell_scores(folder, ASSIGNMENT), int(peak_kib) * 1024
 
 
 def test_shuffled_checks_give_the_points_of_the_notebook_order(shuffled_class, max_points):
-    _, scores, _, _ = shuffled_class
+    _, scores, _ = shuffled_class
     expected = expected_points(max_points, CLASS)
     got = {
         student: {cell: scores[student].get(cell, 0.0) for cell in max_points} for student in CLASS
@@ -79,12 +83,12 @@ def test_shuffled_checks_give_the_points_of_the_notebook_order(shuffled_class, m
 def test_the_grading_process_stays_under_one_gib(shuffled_class):
     """Peak resident memory of the process that graded the class, the flooding student
     among them (its answers would decode to millions of objects)."""
-    _, _, peak, _ = shuffled_class
+    _, _, peak = shuffled_class
     assert peak < 2**30, f"the grading process peaked at {peak / 2**20:.0f} MiB"
 
 
 def test_budgets_are_named_in_the_failed_checks(shuffled_class):
-    folder, _, _, _ = shuffled_class
+    folder, _, _ = shuffled_class
     messages = {}
     for student in ("floods-the-grader", "holds-its-checks"):
         for path in (folder / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
@@ -96,6 +100,44 @@ def test_budgets_are_named_in_the_failed_checks(shuffled_class):
                         )
     assert "budget of 250,000 values" in messages[("floods-the-grader", "test_mse_loss_values")]
     assert "time budget (10 s)" in messages[("holds-its-checks", "test_predict_samples_values")]
+
+
+# s tells, in the error it raises, a digest of the inputs a check gave it.
+TELLS_ITS_INPUTS = "def s(x):\n    raise ValueError(np.asarray(x).tobytes().hex()[-24:])"
+
+
+def test_a_resubmission_that_changes_only_markdown_draws_new_inputs(tmp_path):
+    """Graded end to end: a regrade of the same files draws the same inputs; one more space
+    in a markdown cell of the other notebook draws new ones."""
+    folder = make_course(tmp_path / "course")
+    answers = submissions.model_answers(folder / "source" / ASSIGNMENT)
+    handed_in = folder / "submitted" / "pat" / ASSIGNMENT
+    submissions.write_submission(
+        folder / "release" / ASSIGNMENT,
+        handed_in,
+        submissions.apply_changes(answers, {"s": TELLS_ITS_INPUTS}),
+    )
+    told = []
+    for edit in (False, False, True):
+        if edit:
+            other = handed_in / "part2_shallow_neural_network.ipynb"
+            nb = nbformat.read(other, as_version=4)
+            next(c for c in nb.cells if c.cell_type == "markdown").source += " "
+            nbformat.write(nb, other)
+        (outcome,) = autograde.autograde_class(folder, ASSIGNMENT, students=["pat"], jobs=1)
+        assert outcome.graded, outcome.error
+        graded = folder / "autograded" / "pat" / ASSIGNMENT / "part1_logistic_regression.ipynb"
+        told.append(
+            [
+                output["evalue"]
+                for cell in nbformat.read(graded, as_version=4).cells
+                for output in cell.get("outputs", [])
+                if output.get("output_type") == "error" and "ValueError" in output["evalue"]
+            ]
+        )
+    assert told[0], "s was never called with inputs"
+    assert told[1] == told[0]
+    assert told[2] != told[0]
 
 
 def test_any_changed_cell_changes_the_inputs_and_outputs_do_not(tmp_path):
