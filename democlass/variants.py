@@ -2490,6 +2490,20 @@ def logistic_regression(x, a, b):
     return s(a * x + b)
 """
 
+# logistic_regression, when s is not its own (a check lends one), asks the lent s for an
+# answer every half second, for ever: each request is answered, none ends the check.
+_ASKING_FOREVER = """import time
+
+_own_s = s
+
+
+def logistic_regression(x, a, b):
+    while globals()["s"] is not _own_s:
+        globals()["s"](0.0)
+        time.sleep(0.5)
+    return s(a * x + b)
+"""
+
 # An answer cell shows a value of 3 million characters, another raises an error whose
 # message is as long (each cut at the output budget, like a print).
 _SHOWN_L = """def l(x):
@@ -2597,6 +2611,14 @@ COPY_TRICKS = [
         " that is not a number, nesting deeper than any decoder)",
         {"l": _MISANSWERED_CALL},
         _fails(*_L_CHECKS),
+        twin="model",
+    ),
+    Variant(
+        "asks-forever",
+        "logistic_regression asks the lent s for an answer every half second, for ever,"
+        " whenever a check lends s (the check fails at its time budget)",
+        {"logistic_regression": _ASKING_FOREVER},
+        _fails("test_logistic_regression_values"),
         twin="model",
     ),
     Variant(
