@@ -35,8 +35,12 @@ from .checks import likely
 
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")
 # The agent runs in a namespace of its own: nothing of the kit's is left in the notebook's.
-SERVE = "exec(compile({source!r}, '<checks>', 'exec'), {{'__name__': '_checks'}})\n"
-SERVE = SERVE.format(source=AGENT_SOURCE + "\nserve()\n")
+# The cell that starts the agent is one short line (IPython reads every cell it runs, and
+# the agent is 20 kB); it asks for the agent's source as its input, and runs it.
+SERVE = (
+    "exec(compile(get_ipython().kernel.raw_input('{\"boot\": true}'), '<checks>', 'exec'),"
+    " {'__name__': '_checks'})\n"
+)
 MAX_VALUES = 250_000  # JSON values (structural characters, an upper bound) in one answer
 MAX_CHECK_BYTES = 64 * 2**20  # bytes a check may receive in all
 MAX_PARENT_MESSAGE = 2**16  # the kernel's own messages (fork answers) are a few bytes
@@ -153,6 +157,9 @@ class Bridge:
         self.serving = self.client.execute(
             SERVE, silent=True, store_history=False, allow_stdin=True
         )
+        if self._next(15) != {"boot": True}:
+            raise StudentError("BrokenConversation", "the kernel did not start answering checks")
+        self.client.input(AGENT_SOURCE + "\nserve()\n")
         if self._next(15) != {"ready": True}:
             raise StudentError("BrokenConversation", "the kernel did not start answering checks")
 
