@@ -545,11 +545,21 @@ def socket_peer(line: socket.socket) -> tuple[int, int, int]:
 
 
 def read(path: str) -> str:
+    """A whole file of /proc ("" if it cannot be read): unbuffered reads, which /proc
+    answers fastest."""
     try:
-        with open(path) as file:
-            return file.read()
+        file = os.open(path, os.O_RDONLY)
     except OSError:
         return ""
+    chunks = []
+    try:
+        while chunk := os.read(file, 2**16):
+            chunks.append(chunk)
+    except OSError:
+        return ""
+    finally:
+        os.close(file)
+    return b"".join(chunks).decode(errors="replace")
 
 
 def parents() -> dict[int, int]:
@@ -557,17 +567,8 @@ def parents() -> dict[int, int]:
     found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            try:
-                stat = os.open(f"/proc/{entry}/stat", os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                fields = os.read(stat, 1024).rpartition(b")")[2].split()
-            except OSError:
-                fields = []
-            finally:
-                os.close(stat)
-            if len(fields) > 1 and fields[0] not in (b"Z", b"X"):
+            fields = read(f"/proc/{entry}/stat").rpartition(")")[2].split()
+            if len(fields) > 1 and fields[0] not in ("Z", "X"):
                 found[int(entry)] = int(fields[1])
     return found
 

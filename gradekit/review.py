@@ -74,10 +74,11 @@ def budgets_exceeded(folder: Path, notebooks: list[str]) -> list[str]:
             info = cell.get("metadata", {}).get("nbgrader", {})
             where = info.get("grade_id") or f"cell #{index + 1}"
             for output in cell.get("outputs", []):
-                text = "".join(output.get("text", ""))
-                if info.get("grade") and "budget" in output.get("evalue", ""):
-                    found.append(f"{folder / name}, {where}: {output['evalue'].splitlines()[0]}")
-                elif CUT_NOTE in text:
+                failures = str(output.get("evalue", "")).splitlines() if info.get("grade") else []
+                for line in failures:
+                    if "budget" in line:
+                        found.append(f"{folder / name}, {where}: {line.strip()}")
+                if CUT_NOTE in "".join(output.get("text", "")):
                     found.append(f"{folder / name}, {where}: its output was cut at its budget")
     return found
 
