@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
-from . import autograde, course, demo, kernel
+from . import autograde, course, demo, kernel, similarity
 from .exporters import EXPORTERS
 from .report import write_report
 
@@ -75,6 +75,32 @@ def main(argv: list[str] | None = None) -> None:
     report.add_argument("assignment")
     report.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     report.add_argument("--to", type=Path, help="output file (default: reports/<assignment>.html)")
+    alike = commands.add_parser(
+        "similarity",
+        help="list the pairs of students whose code is alike, each on a side-by-side page "
+        "(evidence for a person: no grade changes)",
+    )
+    alike.add_argument("assignment")
+    alike.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
+    alike.add_argument(
+        "--reference",
+        type=Path,
+        action="append",
+        default=[],
+        help="a folder of past submissions (e.g. last term's submitted/) to compare every "
+        "student with, as well as the instructor's solution (repeatable)",
+    )
+    alike.add_argument(
+        "--threshold",
+        type=float,
+        default=similarity.THRESHOLD,
+        help=f"list pairs from this score up, 0 to 1 (default: {similarity.THRESHOLD})",
+    )
+    alike.add_argument(
+        "--to",
+        type=Path,
+        help="output folder (default: reports/similarity/<assignment>)",
+    )
     args, extra = parser.parse_known_args(argv)
     if args.command == "demo":
         if extra:
@@ -118,6 +144,18 @@ def main(argv: list[str] | None = None) -> None:
             message = f"{args.course}: no assignment {args.assignment!r} in the gradebook"
             raise SystemExit(message) from None
         print(f"Wrote {path}")
+    elif args.command == "similarity":
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        try:
+            found = similarity.compare(args.course, args.assignment, args.reference, args.threshold)
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
+        for problem in found.problems:
+            print(f"Not compared: {problem}", file=sys.stderr)
+        to = args.to or similarity.default_folder(args.course, args.assignment)
+        index = similarity.write_pages(found, to)
+        print(f"{len(found.pairs)} pairs score {args.threshold:g} or more. Wrote {index}")
     else:
         exporter = EXPORTERS[args.target]
         to = args.to or exporter.filename

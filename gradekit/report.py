@@ -1,10 +1,12 @@
 """The class report for the teaching team: one HTML page, written after grading.
 
-Everything comes from the gradebook and the autograded notebooks: the score distribution, the
-pass rate of every check, the most frequent diagnoses (the "likely mistake" the checks name),
-written answers still to grade, code flagged for review by hand, late work and the students
-with nothing handed in. Figures are drawn with matplotlib and embedded in the page: one file,
-nothing to fetch to view it. The same gradebook gives a byte-identical page.
+Everything comes from the gradebook, the autograded notebooks and the code handed in: the
+score distribution, the pass rate of every check, the most frequent diagnoses (the "likely
+mistake" the checks name), written answers still to grade, code flagged for review by hand,
+late work, the students with nothing handed in, and the pairs whose code is alike (with
+their side-by-side pages beside the report). Figures are drawn with matplotlib and embedded
+in the page: one file, nothing to fetch to view it. The same gradebook gives a byte-identical
+page.
 """
 
 import base64
@@ -19,8 +21,9 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import MissingEntry
 
-from . import course
+from . import course, similarity
 from .checks import LIKELY
+from .pages import page, table
 
 DIAGNOSIS = re.compile(re.escape(LIKELY) + r"([^;\n]+)")
 FACTOR = re.compile(r"off by a (constant )?factor of \S+")
@@ -46,6 +49,7 @@ class ClassResults:
     diagnoses: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     flagged: dict[str, list[str]] = field(default_factory=dict)  # student: flagged checks
     late: dict[str, float] = field(default_factory=dict)  # student: penalty
+    similar: similarity.Comparison | None = None  # the class's code compared
 
 
 def read_results(course_dir: Path, assignment: str, db_url: str | None = None) -> ClassResults:
@@ -91,6 +95,7 @@ def read_results(course_dir: Path, assignment: str, db_url: str | None = None) -
     for student in results.totals:
         for mistake in mistakes_named(Path(course_dir), assignment, student):
             results.diagnoses[mistake_kind(mistake)].add(student)
+    results.similar = similarity.compare(course_dir, assignment)
     return results
 
 
@@ -151,16 +156,6 @@ def checks_figure(results: ClassResults) -> str:
         axes.set_title("Pass rate of every check")
 
     return figure_png(draw, height=1 + 0.16 * len(results.checks))
-
-
-def table(table_id: str, header: list[str], rows: list[list]) -> str:
-    """An HTML table; every cell's text escaped."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-        for row in rows
-    )
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def render(results: ClassResults) -> str:
@@ -234,22 +229,39 @@ def render(results: ClassResults) -> str:
         "<p>" + html.escape(", ".join(sorted(results.missing)) or "Everyone handed in.") + "</p>",
         "<h2>Every score</h2>",
         table("scores", ["student", "score"], scores),
+        *similar_section(results),
     ]
-    style = (
-        "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .6em;"
-        "text-align:left}th{background:#f3f3f3}img{max-width:100%}"
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Class report: {html.escape(results.assignment)}</title><style>{style}</style>"
-        "</head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
-    )
+    return page(f"Class report: {results.assignment}", parts)
+
+
+def similar_section(results: ClassResults, shown: int = 20) -> list[str]:
+    """The pairs of students whose code is most alike, linking to their side-by-side pages
+    (written beside the report, in similarity/<assignment>/)."""
+    found = results.similar
+    href = f"similarity/{results.assignment}/"
+    return [
+        "<h2>Similar work</h2>",
+        f"<p>Pairs of students (or a student and the instructor's solution) whose code is "
+        f"alike, from a score of {found.threshold:g}: {len(found.pairs)} pairs, the first "
+        f'{min(shown, len(found.pairs))} here, <a href="{href}index.html">all of them</a> with '
+        "their code side by side. Evidence for a person to read: no grade is changed.</p>",
+        table(
+            "similar",
+            similarity.PAIR_HEADER,
+            similarity.pair_rows(found.pairs[:shown], href),
+            raw=True,
+        )
+        if found.pairs
+        else "<p>None.</p>",
+    ]
 
 
 def write_report(course_dir: Path, assignment: str, to: Path | None = None) -> Path:
-    """Write the class report (default: reports/<assignment>.html in the course folder)."""
+    """Write the class report (default: reports/<assignment>.html in the course folder), and
+    the similarity pages it links to beside it."""
     to = Path(to or Path(course_dir) / "reports" / f"{assignment}.html")
     to.parent.mkdir(parents=True, exist_ok=True)
-    to.write_text(render(read_results(Path(course_dir), assignment)), encoding="utf-8")
+    results = read_results(Path(course_dir), assignment)
+    similarity.write_pages(results.similar, to.parent / "similarity" / assignment)
+    to.write_text(render(results), encoding="utf-8")
     return to

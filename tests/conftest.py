@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -60,6 +61,34 @@ def quoted(lines: set[str], text: str) -> list[str]:
 def html_text(page: str) -> str:
     """The text of an HTML page, tags and entities removed (as a student reads it)."""
     return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+class Tables(HTMLParser):
+    """The text of every cell of every table of a page, by table id."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.tables, self.current, self.row = {}, None, None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.current = self.tables.setdefault(dict(attrs)["id"], [])
+        elif tag == "tr" and self.current is not None:
+            self.row = []
+        elif tag == "td" and self.row is not None:
+            self.row.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self.row:
+            self.current.append(self.row)
+        if tag in ("tr", "table"):
+            self.row = None if tag == "tr" else self.row
+            self.current = None if tag == "table" else self.current
+
+    def handle_data(self, data):
+        if self.row:
+            self.row[-1] += data
 
 
 def make_course(folder: Path) -> Path:

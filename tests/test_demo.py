@@ -6,7 +6,6 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from conftest import (
     ASSIGNMENT,
     REPO,
     SERVER_TIMEOUT,
+    Tables,
     expected_points,
     html_text,
     js,
@@ -176,6 +176,7 @@ def test_formgrader_shows_every_score_and_who_needs_a_look(browser, formgrader, 
         browser,
         lambda d: (t := js(d, TABLE)) and len(t) == len(handed_in) and t,
         SERVER_TIMEOUT,
+        Tables,
         "a row per submission",
     )
     shown = {cells[1]: (cells[3], cells[4]) for cells in table}  # id: status, score
@@ -208,34 +209,6 @@ def test_formgrader_shows_the_flagged_check_and_why(browser, formgrader):
     assert scores[0].get_attribute("placeholder") == "1", "the autograded point is kept"
     comment = browser.find_element(By.CSS_SELECTOR, "textarea#s-comment")
     assert "replaces numpy functions" in comment.get_attribute("placeholder")
-
-
-class Tables(HTMLParser):
-    """The text of every cell of every table of a page, by table id."""
-
-    def __init__(self, page: str):
-        super().__init__()
-        self.tables, self.current, self.row = {}, None, None
-        self.feed(page)
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.current = self.tables.setdefault(dict(attrs)["id"], [])
-        elif tag == "tr" and self.current is not None:
-            self.row = []
-        elif tag == "td" and self.row is not None:
-            self.row.append("")
-
-    def handle_endtag(self, tag):
-        if tag == "tr" and self.row:
-            self.current.append(self.row)
-        if tag in ("tr", "table"):
-            self.row = None if tag == "tr" else self.row
-            self.current = None if tag == "table" else self.current
-
-    def handle_data(self, data):
-        if self.row:
-            self.row[-1] += data
 
 
 def test_class_report_agrees_with_the_gradebook(demo_run, max_points):
@@ -275,6 +248,10 @@ def test_class_report_agrees_with_the_gradebook(demo_run, max_points):
         cell: (str(n), "0") for cell, n in answered.items()
     }  # every answer given is graded
     assert "Nothing handed in</h2>\n<p>mo</p>" in page
+    # ada hands in the model answers, which are the instructor's solution
+    assert tables["similar"][0][:4] == ["1", "ada", "instructor's solution", "1.000"]
+    pages = folder / "reports" / "similarity" / ASSIGNMENT
+    assert len(tables["similar"]) == len(list(pages.glob("pair-*.html")))
     assert render(read_results(folder, ASSIGNMENT)) == page  # the same gradebook, the same bytes
 
 
