@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from copydetect.utils import filter_code, winnow
 
 from .pages import page, table
 from .submissions import SOLUTION_MARKERS, is_solution_cell
@@ -85,6 +84,8 @@ def kgram_hashes(text: str, k: int) -> np.ndarray:
 
 def normalised(code: str) -> tuple[str, np.ndarray]:
     """copydetect's tokenised, normalised code, and its map back to `code`'s positions."""
+    from copydetect.utils import filter_code  # imported when used: it imports matplotlib
+
     filtered, offsets = filter_code(code, "answer.py", "python")
     return filtered, offsets.reshape(-1, 2).astype(np.int64)
 
@@ -107,6 +108,8 @@ def fingerprint(document: Document, given: np.ndarray) -> None:
     """Join a document's cells and winnow its code, exercise by exercise (function, method,
     or the rest of a cell): no fingerprint spans two, so moving or reordering them hides
     nothing. `given`: the release's k-gram hashes, sorted, which are no fingerprints."""
+    from copydetect.utils import winnow
+
     document.code = "\n\n".join(code for _, code in document.cells)
     document.starts = tuple(np.cumsum([0] + [len(code) + 2 for _, code in document.cells[:-1]]))
     document.spans, document.exercise = {}, {}
