@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         try:
             found = similarity.compare(args.course, args.assignment, args.reference, args.threshold)
-        except ValueError as error:
+        except similarity.NoRelease as error:
             raise SystemExit(str(error)) from None
         for problem in found.problems:
             print(f"Not compared: {problem}", file=sys.stderr)

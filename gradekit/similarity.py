@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import numpy as np
 
 from .pages import page, table
@@ -38,6 +39,10 @@ MAX_NOTEBOOK_BYTES = 20_000_000  # a notebook over this is not read
 MAX_CODE = 100_000  # characters of solution code read per student; the rest is cut
 _QUANTUM = 2.0**-20
 _CHUNK = 4096  # fingerprints per block of the product
+
+
+class NoRelease(Exception):
+    """The assignment has no release to tell the students' code from what they were given."""
 
 
 @dataclass
@@ -111,7 +116,8 @@ def fingerprint(document: Document, given: np.ndarray) -> None:
     from copydetect.utils import winnow
 
     document.code = "\n\n".join(code for _, code in document.cells)
-    document.starts = tuple(np.cumsum([0] + [len(code) + 2 for _, code in document.cells[:-1]]))
+    lengths = [len(code) + 2 for _, code in document.cells]  # each cell, and "\n\n"
+    document.starts = tuple(sum(lengths[:i]) for i in range(len(lengths)))
     document.spans, document.exercise = {}, {}
     filtered, offsets = normalised(document.code)
     in_code = to_code(offsets, np.arange(len(filtered) + 1))
@@ -133,21 +139,23 @@ def fingerprint(document: Document, given: np.ndarray) -> None:
 def segments(document: Document) -> list[tuple[str, int, int]]:
     """The document's code cut into exercises: (name, start, end) in `code`."""
     found: list[tuple[str, int, int]] = []
+    unit = None
     for (cell, code), start in zip(document.cells, document.starts, strict=True):
         at = start
-        for line, name in zip(code.split("\n"), exercises(cell, code), strict=False):
-            if found and found[-1][0] == name and found[-1][2] == at:
-                found[-1] = (name, found[-1][1], at + len(line) + 1)
+        for line, this in zip(code.split("\n"), exercises(cell, code), strict=False):
+            if found and this == unit:
+                found[-1] = (found[-1][0], found[-1][1], at + len(line) + 1)
             else:
-                found.append((name, at, at + len(line) + 1))
-            at += len(line) + 1
+                found.append((this[0], at, at + len(line) + 1))
+            unit, at = this, at + len(line) + 1
+        unit = None  # a cell's end ends an exercise
     return found
 
 
-def exercises(cell: str, code: str) -> list[str]:
+def exercises(cell: str, code: str) -> list[tuple[str, int]]:
     """The exercise of each line of a cell, and of the blank line after it: the function or
-    method it is in, else the cell."""
-    lines = [cell] * (code.count("\n") + 2)
+    method it is in, else the cell; as (name, the line its definition starts, or -1)."""
+    lines = [(cell, -1)] * (code.count("\n") + 2)
     try:
         body = ast.parse(code).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -164,45 +172,36 @@ def exercises(cell: str, code: str) -> list[str]:
             ]
         for name, item in methods:
             first = item.lineno - 1 - len(item.decorator_list)
-            lines[first : item.end_lineno] = [name] * (item.end_lineno - first)
+            lines[first : item.end_lineno] = [(name, first)] * (item.end_lineno - first)
     return lines
 
 
-def solution_cells(path: Path, names: set[str]) -> list[tuple[str, str]]:
-    """The code a student wrote in a notebook: its solution cells named in the release, in
-    order, the solution markers dropped. Raises ValueError naming what is wrong."""
+def written_cells(path: Path, fixed: set[str], given: set[str]) -> list[tuple[str, str]]:
+    """The code cells of a notebook a student could write in, in order, as (name, code): all
+    but the release's check and given cells (`fixed`, by grade id), solution markers dropped,
+    and those left as released (`given`) or empty. A cell whose nbgrader metadata was removed
+    or never was (one the student added) counts too. Raises ValueError naming what is
+    wrong."""
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
         raise ValueError(f"{path}: over {MAX_NOTEBOOK_BYTES:,} bytes, not read")
     try:
-        nb = json.loads(path.read_bytes())
-        cells = [
-            (cell["metadata"]["nbgrader"]["grade_id"], cell["source"])
-            for cell in nb["cells"]
-            if cell.get("cell_type") == "code"
-            and is_solution_cell(_Cell(cell))
-            and cell["metadata"]["nbgrader"].get("grade_id") in names
-        ]
+        nb = nbformat.from_dict(json.loads(path.read_bytes()))
+        found = []
+        for index, cell in enumerate(nb.cells, 1):
+            name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if cell.get("cell_type") == "code" and name not in fixed:
+                code = cell_text(cell.source)
+                kept = [line for line in code.split("\n") if line.strip() not in SOLUTION_MARKERS]
+                code = "\n".join(kept)
+                if code.strip() and code not in given:
+                    found.append((name if isinstance(name, str) else f"cell {index}", code))
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise ValueError(f"{path}: not a notebook nbgrader can read ({error})") from None
-    return [
-        (
-            name,
-            "\n".join(
-                line for line in _text(source).splitlines() if line.strip() not in SOLUTION_MARKERS
-            ),
-        )
-        for name, source in cells
-    ]
+    return found
 
 
-class _Cell:
-    """A notebook cell read as JSON, with the `metadata` attribute `is_solution_cell` reads."""
-
-    def __init__(self, cell: dict):
-        self.metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-
-
-def _text(source) -> str:
+def cell_text(source: str | list[str]) -> str:
+    """A cell's source as one string (notebook files may hold it as a list of lines)."""
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
         return "".join(source)
     if isinstance(source, str):
@@ -211,15 +210,16 @@ def _text(source) -> str:
 
 
 def read_document(
-    label: str, folder: Path, release: dict[str, set[str]], reference: bool = False
+    label: str, folder: Path, release: tuple[dict[str, set[str]], set[str]], reference: bool = False
 ) -> tuple[Document, str | None]:
-    """A student's (or a reference's) code: the solution cells of each release notebook found
-    in `folder`, at most MAX_CODE characters in all; and what was cut, if anything."""
+    """A student's (or a reference's) code: the cells written in, of each release notebook
+    found in `folder`, at most MAX_CODE characters in all; and what was cut, if anything."""
+    fixed, given = release
     cells = []
-    for notebook, names in sorted(release.items()):
+    for notebook, ids in sorted(fixed.items()):
         path = folder / notebook
         if path.is_file():
-            cells += solution_cells(path, names)
+            cells += written_cells(path, ids, given)
     if sum(len(code) for _, code in cells) <= MAX_CODE:
         return Document(label, reference, cells), None
     left, kept = MAX_CODE, []
@@ -230,20 +230,22 @@ def read_document(
     return Document(label, reference, kept), cut
 
 
-def release_cells(release_dir: Path) -> tuple[dict[str, set[str]], list[str]]:
-    """The release's solution cells by notebook, and all its code (what students are given)."""
-    names, given = {}, []
+def release_cells(release_dir: Path) -> tuple[dict[str, set[str]], set[str]]:
+    """The grade ids of the release's cells no student writes in (checks, given code), by
+    notebook, and all the release's code (what every student is given)."""
+    fixed, given = {}, set()
     for path in sorted(release_dir.glob("*.ipynb")):
-        nb = json.loads(path.read_bytes())
-        names[path.name] = {
-            c["metadata"]["nbgrader"]["grade_id"]
-            for c in nb["cells"]
-            if c["cell_type"] == "code" and is_solution_cell(_Cell(c))
+        nb = nbformat.read(path, as_version=4)
+        code = [cell for cell in nb.cells if cell.cell_type == "code"]
+        fixed[path.name] = {
+            cell.metadata["nbgrader"]["grade_id"]
+            for cell in code
+            if "grade_id" in cell.metadata.get("nbgrader", {}) and not is_solution_cell(cell)
         }
-        given += [_text(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
-    if not names:
-        raise ValueError(f"{release_dir}: no release notebooks (run nbgrader generate_assignment)")
-    return names, given
+        given.update(cell.source for cell in code)
+    if not fixed:
+        raise NoRelease(f"{release_dir}: no release notebooks (run nbgrader generate_assignment)")
+    return fixed, given
 
 
 def read_class(
@@ -253,7 +255,7 @@ def read_class(
     (source/) and every folder of notebooks under each of `references`. Also the problems met:
     one line per file not read, naming it."""
     course_dir = Path(course_dir)
-    release, given = release_cells(course_dir / "release" / assignment)
+    release = release_cells(course_dir / "release" / assignment)
     documents, problems = [], []
     folders = [
         (student.name, student / assignment, False)
@@ -275,7 +277,7 @@ def read_class(
             continue
         documents.append(document)
         problems += [cut] if cut else []
-    rest = boilerplate(given)
+    rest = boilerplate(sorted(release[1]))
     for document in documents:
         fingerprint(document, rest)
     return documents, problems

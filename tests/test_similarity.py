@@ -4,6 +4,7 @@ one who copied last term's work, and notebooks that cannot be read."""
 
 import ast
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -55,10 +56,29 @@ def synthetic(tmp_path_factory):
     )
     for student, filled in answers.items():
         submissions.write_submission(release, course / "submitted" / student / ASSIGNMENT, filled)
+    # a copy of s35 whose notebooks lost their nbgrader metadata: its code is still read
+    stripped = course / "submitted" / "stripped" / ASSIGNMENT
+    submissions.write_submission(release, stripped, answers["s35"])
+    for path in stripped.glob("*.ipynb"):
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            cell["metadata"].pop("nbgrader", None)
+        path.write_text(json.dumps(nb))
     broken = course / "submitted" / "broken" / ASSIGNMENT
     submissions.write_submission(release, broken, answers["s03"])
     (broken / "part1_logistic_regression.ipynb").write_text("{ not json")
     submissions.write_submission(release, course / "submitted" / "blank" / ASSIGNMENT, None)
+    # over the budgets: 150,000 characters of code nested too deep to parse; a 21 MB notebook
+    huge = copies.independent(model, 3000)
+    huge["part1_logistic_regression.ipynb"]["s"] = "x = " + "(" * 75_000 + ")" * 75_000
+    submissions.write_submission(release, course / "submitted" / "huge" / ASSIGNMENT, huge)
+    giant = course / "submitted" / "giant" / ASSIGNMENT
+    submissions.write_submission(release, giant, answers["s03"])
+    nb = json.loads((giant / "part1_logistic_regression.ipynb").read_text())
+    nb["cells"][0]["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": "x" * 21_000_000}
+    ]
+    (giant / "part1_logistic_regression.ipynb").write_text(json.dumps(nb))
     run = cli(course, "--reference", str(course / "last-term"), seed="1")
     found = similarity.compare(course, ASSIGNMENT, [course / "last-term"])
     return course, run, found
@@ -74,18 +94,23 @@ def method(answers: dict, name: str = "backward") -> str:
 
 def cli(course: Path, *args: str, seed: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": seed}
-    return subprocess.run(
+    run = subprocess.run(
         [GRADEKIT, "similarity", ASSIGNMENT, "--course", str(course), *args],
         capture_output=True,
         text=True,
         env=env,
-        check=True,
     )
+    assert run.returncode == 0, run.stderr
+    return run
 
 
 def copied_pairs() -> set[frozenset]:
     pairs = {frozenset((f"copy-{source}", source)) for source in HIDDEN}
-    return pairs | {frozenset(("paster", SOLUTION)), frozenset(("copy-zoe", PAST))}
+    return pairs | {
+        frozenset(("paster", SOLUTION)),
+        frozenset(("copy-zoe", PAST)),
+        frozenset(("stripped", "s35")),
+    }
 
 
 def all_scores(found) -> dict[frozenset, float]:
@@ -174,6 +199,18 @@ def test_what_cannot_be_read_is_named_and_the_rest_compared(synthetic):
     assert "broken" not in labels and "blank" in labels
     blank = next(d for d in found.documents if d.label == "blank")
     assert len(blank.fingerprints) == 0  # the release's own code is no one's
+
+
+def test_what_is_over_a_budget_is_cut_or_left_out_and_named(synthetic):
+    course, run, found = synthetic
+    huge = next(d for d in found.documents if d.label == "huge")
+    assert sum(len(code) for _, code in huge.cells) == similarity.MAX_CODE
+    assert f"Not compared: huge: {course / 'submitted' / 'huge' / ASSIGNMENT}: over 100,000" in (
+        run.stderr
+    )
+    path = course / "submitted" / "giant" / ASSIGNMENT / "part1_logistic_regression.ipynb"
+    assert f"Not compared: giant: {path}: over 20,000,000 bytes, not read" in run.stderr
+    assert "giant" not in {d.label for d in found.documents}
 
 
 def test_the_same_class_gives_the_same_pages(synthetic, tmp_path):
