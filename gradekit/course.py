@@ -10,14 +10,19 @@ from nbgrader.api import Gradebook
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from . import QUIET
+
 
 def environment() -> dict[str, str]:
-    """os.environ with this Python's scripts folder first on PATH.
+    """os.environ with this Python's scripts folder first on PATH, and nbgrader's warnings
+    under SQLAlchemy 2 off (see gradekit/__init__.py).
 
     nbgrader calls the `alembic` script when it creates a gradebook, so that folder must be
     on PATH even when the virtualenv is not activated.
     """
     env = dict(os.environ)
+    if QUIET not in env.get("PYTHONWARNINGS", ""):
+        env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), QUIET]))
     scripts = os.path.dirname(sys.executable)
     if env.get("PATH", "").split(os.pathsep)[0] != scripts:
         env["PATH"] = scripts + os.pathsep + env.get("PATH", "")
