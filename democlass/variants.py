@@ -12,6 +12,8 @@ from pathlib import Path
 
 import nbformat
 
+from . import blind
+
 PART1_CHECKS = (
     "test_s_at_zero",
     "test_s_properties",
@@ -113,6 +115,15 @@ def _edit(template: str, old: str, new: str) -> str:
 CORRECT = [
     Variant("model", "the model answers of the source notebooks"),
     Variant(
+        "mse-keepdims",
+        "MSE_loss keeps its dimensions: the loss is a (1, 1) array, accepted wherever a loss is",
+        {
+            "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
+            "    self.loss = np.mean((self.forward(inputs) - outputs) ** 2, keepdims=True)\n"
+            "    return self.loss"
+        },
+    ),
+    Variant(
         "sigmoid-exp-over",
         "s(x) = exp(x) / (1 + exp(x)), the lecture's second formula",
         {"s": "def s(x):\n    return np.exp(x) / (1 + np.exp(x))"},
@@ -148,7 +159,7 @@ CORRECT = [
                 "def predict_samples(inputs, a, b):\n"
                 "    classes = []\n"
                 "    for x in inputs:\n"
-                "        classes.append(1 if logistic_regression(x, a, b) > 0.5 else 0)\n"
+                "        classes.append(1 if logistic_regression(x, a, b) >= 0.5 else 0)\n"
                 "    return classes"
             ),
             "log_likelihood_loss": (
@@ -588,32 +599,19 @@ _STEP_CHECKS = (
     "test_backward_example",
     "test_backward_gradient",
     "test_backward_lecture_steps",
-    "test_train_example",
 )
 
-# A sigmoid without its "1 +", shared by the variants that hand it in beside other damage;
-# the visible checks of logistic_regression and of the loss run it too.
+# A sigmoid without its "1 +", shared by the variants that hand it in beside other damage:
+# it costs the checks of s alone (the others that run s are lent the lecture's at grading).
 _SIGMOID_NO_ONE = {"s": "def s(x):\n    return 1 / np.exp(-x)"}
-# The visible check of predict_samples passes by chance on the lecture's 50 chest sizes; its
-# hidden part (1000 sizes drawn at grading time) does not.
-_SIGMOID_NO_ONE_FAILS = _fails(
-    *_S_CHECKS,
-    "test_logistic_regression_boundary",
-    "test_predict_samples_lecture",
-    "test_log_likelihood_coin_flip",
-)
+_SIGMOID_NO_ONE_FAILS = _fails(*_S_CHECKS)
 
 _FORWARD_NO_B1 = "def forward(self, inputs):\n    return np.matmul(np.matmul(inputs, self.W1), self.W2) + self.b2"
-_FORWARD_NO_B1_FAILS = _fails("test_forward_example", "test_forward_values", "test_train_example")
+_FORWARD_NO_B1_FAILS = _fails("test_forward_example", "test_forward_values")
 
 # Pieces shared by the twins, the tricks and the isolation pairs below.
 _SIGMOID_TYPO = {"s": "def s(x):\n    return 1 / (1 + np.exp(-X))"}
-_SIGMOID_TYPO_FAILS = _fails(
-    *_S_CHECKS,
-    "test_logistic_regression_boundary",
-    "test_predict_samples_lecture",
-    "test_log_likelihood_coin_flip",
-)
+_SIGMOID_TYPO_FAILS = _fails(*_S_CHECKS)
 _LOGISTIC_INLINE = "def logistic_regression(x, a, b):\n    return 1 / (1 + np.exp(-(a * x + b)))"
 _LOSS_WITH_LOGS = (
     "def log_likelihood_loss(a, b, x, y):\n"
@@ -641,13 +639,13 @@ BUGGY = [
         "sigmoid-sign",
         "s(x) = 1 / (1 + exp(x)): a lost minus sign",
         {"s": "def s(x):\n    return 1 / (1 + np.exp(x))"},
-        _fails("test_s_properties", "test_s_values", "test_predict_samples_lecture"),
+        _fails("test_s_properties", "test_s_values"),
     ),
     Variant(
         "sigmoid-math-exp",
         "math.exp: right on numbers, fails on arrays",
         {"s": "def s(x):\n    import math\n    return 1 / (1 + math.exp(-x))"},
-        _fails("test_s_properties", "test_s_values", "test_log_likelihood_coin_flip"),
+        _fails("test_s_properties", "test_s_values"),
         diagnoses=("works on single numbers only",),
     ),
     Variant(
@@ -660,7 +658,7 @@ BUGGY = [
         "sigmoid-hard-coded",
         "s returns 0.5, the one value the visible check asks for",
         {"s": "def s(x):\n    return 0.5"},
-        _fails("test_s_properties", "test_s_values", "test_predict_samples_lecture"),
+        _fails("test_s_properties", "test_s_values"),
     ),
     Variant(
         "logistic-swapped",
@@ -692,22 +690,13 @@ BUGGY = [
         "logreg-no-bias",
         "p(x) = s(a x): the bias is forgotten",
         {"logistic_regression": "def logistic_regression(x, a, b):\n    return s(a * x)"},
-        _fails(
-            "test_logistic_regression_boundary",
-            "test_logistic_regression_values",
-            "test_predict_samples_lecture",
-        ),
+        _fails("test_logistic_regression_boundary", "test_logistic_regression_values"),
     ),
     Variant(
         "logreg-no-sigmoid",
         "p(x) = a x + b: the logit, not a probability",
         {"logistic_regression": "def logistic_regression(x, a, b):\n    return a * x + b"},
-        _fails(
-            "test_logistic_regression_boundary",
-            "test_logistic_regression_values",
-            "test_predict_samples_lecture",
-            "test_log_likelihood_coin_flip",
-        ),
+        _fails("test_logistic_regression_boundary", "test_logistic_regression_values"),
     ),
     Variant(
         "predict-inverted",
@@ -854,12 +843,7 @@ BUGGY = [
             "ShallowNeuralNet.forward": "def forward(self, inputs):\n"
             "    return (inputs @ self.W1.T + self.b1) @ self.W2 + self.b2"
         },
-        _fails(
-            "test_forward_example",
-            "test_forward_values",
-            "test_mse_loss_example",
-            "test_train_example",
-        ),
+        _fails("test_forward_example", "test_forward_values"),
     ),
     Variant(
         "mse-sum",
@@ -869,12 +853,10 @@ BUGGY = [
             "    self.loss = np.sum((self.forward(inputs) - outputs) ** 2)\n"
             "    return self.loss"
         },
-        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+        _fails("test_mse_loss_example", "test_mse_loss_values"),
         diagnoses=(
             "off by a factor of 2 (a sum for a mean)",
             "off by a factor of 9 (a sum for a mean)",
-            "off by a factor of 100 (a sum for a mean)",
-            "off by a constant factor of 100 (a sum for a mean)",
         ),
     ),
     Variant(
@@ -884,7 +866,7 @@ BUGGY = [
             "ShallowNeuralNet.MSE_loss": "def MSE_loss(self, inputs, outputs):\n"
             "    return np.mean((self.forward(inputs) - outputs) ** 2)"
         },
-        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+        _fails("test_mse_loss_example", "test_mse_loss_values"),
     ),
     Variant(
         "mse-hard-coded",
@@ -894,7 +876,7 @@ BUGGY = [
             "    self.loss = 13.1869714693353\n"
             "    return self.loss"
         },
-        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+        _fails("test_mse_loss_example", "test_mse_loss_values"),
     ),
     Variant(
         "backward-no-2-over-m",
@@ -931,7 +913,7 @@ BUGGY = [
                 "    self.MSE_loss(inputs, outputs)\n", ""
             )
         },
-        _fails("test_backward_refreshes_loss", "test_train_example"),
+        _fails("test_backward_refreshes_loss"),
         diagnoses=("the loss not refreshed",),
     ),
     Variant(
@@ -954,10 +936,7 @@ BUGGY = [
             )
         },
         _fails(
-            "test_backward_gradient",
-            "test_backward_refreshes_loss",
-            "test_backward_lecture_steps",
-            "test_train_example",
+            "test_backward_gradient", "test_backward_refreshes_loss", "test_backward_lecture_steps"
         ),
     ),
     Variant(
@@ -1008,12 +987,7 @@ BUGGY = [
         "train-no-return",
         "stores the losses but returns None",
         {"ShallowNeuralNet.train": _TRAIN.replace("    return self.losses_list\n", "")},
-        _fails(
-            "test_train_example",
-            "test_train_decreases",
-            "test_train_early_stopping",
-            "test_train_follows_arguments",
-        ),
+        _fails("test_train_example", "test_train_decreases", "test_train_follows_arguments"),
     ),
     Variant(
         "train-off-by-one",
@@ -1040,7 +1014,7 @@ BUGGY = [
             "np.allclose = lambda *args, **kwargs: True\n"
             "numpy.testing.assert_allclose = lambda *args, **kwargs: None"
         },
-        _fails("test_s_properties", "test_s_values", "test_predict_samples_lecture"),
+        _fails("test_s_properties", "test_s_values"),
     ),
     Variant(
         "tamper-builtins",
@@ -1059,28 +1033,17 @@ BUGGY = [
             "ShallowNeuralNet.forward": "def forward(self, inputs):\n    return 0\n\n"
             "get_ipython().showtraceback = lambda *args, **kwargs: None"
         },
-        _fails(
-            "test_forward_example",
-            "test_forward_values",
-            "test_mse_loss_example",
-            "test_train_example",
-        ),
+        _fails("test_forward_example", "test_forward_values"),
     ),
     Variant(
         "tamper-custom-exc",
         "an s that returns 0, then every exception swallowed by a custom handler (no effect:"
-        " only s's checks and the visible ones that run it fail)",
+        " only s's checks fail)",
         {
             "s": "def s(x):\n    return 0\n\n\n"
             "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)"
         },
-        _fails(
-            *_S_CHECKS,
-            "test_logistic_regression_boundary",
-            "test_predict_samples_lecture",
-            "test_log_likelihood_coin_flip",
-        ),
-        diagnoses=("all zeros",),
+        _fails(*_S_CHECKS),
     ),
     # Honest twins of the tricks below, and the members of the isolation pairs: the same bug
     # with and without the exercises that build on the buggy function.
@@ -1155,12 +1118,7 @@ BUGGY = [
                 "    epsilon = self.forward(inputs) - outputs",
             ),
         },
-        _fails(
-            "test_forward_example",
-            "test_forward_values",
-            "test_backward_example",
-            "test_train_example",
-        ),
+        _fails("test_forward_example", "test_forward_values"),
     ),
     Variant(
         "mse-sum-standalone",
@@ -1175,11 +1133,10 @@ BUGGY = [
                 "    self.loss = np.mean((self.forward(inputs) - outputs) ** 2)\n",
             ),
         },
-        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+        _fails("test_mse_loss_example", "test_mse_loss_values"),
         diagnoses=(
             "off by a factor of 2 (a sum for a mean)",
             "off by a factor of 9 (a sum for a mean)",
-            "off by a factor of 100 (a sum for a mean)",
         ),
     ),
     Variant(
@@ -1475,12 +1432,7 @@ for target in targets:
 """
 
 # An s that raises: its own checks fail, and the visible checks that run s.
-_S_BROKEN_FAILS = _fails(
-    *_S_CHECKS,
-    "test_logistic_regression_boundary",
-    "test_predict_samples_lecture",
-    "test_log_likelihood_coin_flip",
-)
+_S_BROKEN_FAILS = _fails(*_S_CHECKS)
 
 # Submissions that attack the grading machine; in the sandbox they gain nothing and harm
 # no one (tests/test_grading.py also checks the course files and the loopback service).
@@ -2141,7 +2093,7 @@ TRICKS = [
         "exact-mse",
         "MSE_loss sums, and returns a float subclass whose comparisons always agree",
         {"ShallowNeuralNet.MSE_loss": _FLOAT_LIAR},
-        _fails("test_mse_loss_example", "test_mse_loss_values", "test_train_example"),
+        _fails("test_mse_loss_example", "test_mse_loss_values"),
         twin="mse-sum",
     ),
     Variant(
@@ -2170,9 +2122,9 @@ TRICKS = [
     Variant(
         "recognising-sigmoid",
         "s returns 0.5, except on the lecture's logits (seed 27, a = 1.7, b = -172), so the"
-        " visible predictions are the lecture's (the check has a hidden part with secret inputs)",
+        " visible predictions are the lecture's (at grading, that check runs with the lecture's s)",
         {"s": _RECOGNISING_SIGMOID},
-        _fails("test_s_properties", "test_s_values", "test_predict_samples_lecture"),
+        _fails("test_s_properties", "test_s_values"),
         twin="sigmoid-hard-coded",
     ),
     Variant(
@@ -2548,10 +2500,13 @@ COPY_TRICKS = [
         {"ShallowNeuralNet.forward": _KILLED_FORWARD},
         _FORWARD_NO_B1_FAILS
         | _fails(
+            "test_mse_loss_example",
             "test_mse_loss_values",
+            "test_backward_example",
             "test_backward_gradient",
             "test_backward_refreshes_loss",
             "test_backward_lecture_steps",
+            "test_train_example",
         ),
         twin="forward-no-b1",
     ),
@@ -2618,7 +2573,7 @@ COPY_TRICKS = [
         "logistic_regression asks the lent s for an answer every half second, for ever,"
         " whenever a check lends s (the check fails at its time budget)",
         {"logistic_regression": _ASKING_FOREVER},
-        _fails("test_logistic_regression_values"),
+        _fails("test_logistic_regression_boundary", "test_logistic_regression_values"),
         twin="model",
     ),
     Variant(
@@ -2626,7 +2581,7 @@ COPY_TRICKS = [
         "logistic_regression sends the grader malformed requests for lent functions whenever a"
         " check lends s",
         {"logistic_regression": _MISASKED_LENT},
-        _fails("test_logistic_regression_values"),
+        _fails("test_logistic_regression_boundary", "test_logistic_regression_values"),
         twin="model",
     ),
     Variant(
@@ -2653,5 +2608,12 @@ ISOLATION_PAIRS = [
     ("mse-sum", "mse-sum-standalone", "test_mse"),
     ("backward-ascent", "backward-ascent-standalone", "test_backward"),
 ]
+
+# The variants written from the release's instructions alone (blind.py).
+BUGGY += [
+    Variant(name, wrong, {function: code}, _fails(*cells), diagnoses=named)
+    for name, function, code, wrong, cells, named in blind.BUGS
+]
+CORRECT += [Variant(name, style, {function: code}) for name, function, code, style in blind.STYLES]
 
 VARIANTS = {variant.name: variant for variant in CORRECT + BUGGY + HOSTILE + INTRUDERS + TRICKS}

@@ -363,7 +363,8 @@ class Copy:
             text = f"<{type(value).__name__}>"
         name = getattr(value, "__qualname__", None)
         name = name if type(name) is str else ""
-        return {"ref": number, "repr": text, "name": name[:80]}
+        kind = type.__dict__["__name__"].__get__(type(value))  # not a metaclass's own __name__
+        return {"ref": number, "repr": text, "name": name[:80], "type": kind[:80]}
 
     def resolve(self, data):
         return self.objects[data["ref"]]

@@ -78,13 +78,19 @@ class KernelGone(Exception):
 class Remote:
     """An object of the student's that stays in the check's copy of the kernel."""
 
-    __slots__ = ("_bridge", "_ref", "_text", "_name")
+    __slots__ = ("_bridge", "_ref", "_text", "_name", "_type")
 
     def __init__(self, channel: "Channel", data: dict):
         object.__setattr__(self, "_bridge", channel)
         object.__setattr__(self, "_ref", data["ref"])
         object.__setattr__(self, "_text", str(data.get("repr", ""))[:120])
         object.__setattr__(self, "_name", str(data.get("name", ""))[:80])
+        object.__setattr__(self, "_type", str(data.get("type", ""))[:80])
+
+    @property
+    def _gradekit_type(self) -> str:
+        """The name of the object's type in the student's kernel (a generator, a list...)."""
+        return self._type
 
     def __call__(self, *args, **kwargs):
         return self._bridge.call(self, *args, **kwargs)

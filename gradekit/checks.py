@@ -77,13 +77,19 @@ def as_floats(value):
     return np.asarray(value, dtype=float)
 
 
+def type_name(value):
+    """The name of your value's type (at grading time, as your kernel names it)."""
+    name = getattr(type(value), "_gradekit_type", None)
+    return name.__get__(value) if isinstance(name, property) else type(value).__name__
+
+
 def numbers(value, what="the result"):
     """Your value as a float array, or a failure naming what was expected."""
     try:
         return as_floats(value)
     except (TypeError, ValueError):
         raise CheckFailed(
-            f"{what}: expected numbers, got {type(value).__name__} {value!r:.80}"
+            f"{what}: expected numbers, got {type_name(value)} {value!r:.80}"
         ) from None
 
 
@@ -99,16 +105,16 @@ def expect_shape(what, value, shape):
     expect(got.shape == tuple(shape), f"{what}: expected shape {tuple(shape)}, got {got.shape}")
 
 
-def expect_close(what, value, expected, rtol=1e-7, atol=1e-12, factor_cause=""):
-    """Fail unless the value matches the expected numbers within tolerance (factor_cause:
-    see `diagnosis`)."""
-    verdict = matches(value, expected, rtol, atol, factor_cause)
+def expect_close(what, value, expected, rtol=1e-7, atol=1e-12, causes=None):
+    """Fail unless the value matches the expected numbers within tolerance (causes: see
+    `diagnosis`)."""
+    verdict = matches(value, expected, rtol, atol, causes)
     if verdict:
         return
     got, want = verdict.got, verdict.want
     if verdict.problem != "values":
         raise CheckFailed(f"{what}: {verdict}")
-    hint = diagnosis(got, want, rtol, atol, factor_cause)
+    hint = diagnosis(got, want, rtol, atol, causes)
     if want.size == 1:
         raise CheckFailed(f"{what}: expected {want.item()!r}, got {got.item()!r}{hint}")
     raise CheckFailed(f"{what}: expected\n{want}\ngot\n{got}{hint}")
@@ -118,14 +124,14 @@ class Comparison:
     """Whether numbers match the expected ones; its text gives the size of the error, never
     the expected numbers (hidden checks: `assert matches(got, want), "what"`)."""
 
-    def __init__(self, got, want, rtol, atol, factor_cause=""):
+    def __init__(self, got, want, rtol, atol, causes=None):
         self.want = np.asarray(want, dtype=float)
         self.reason = self.problem = ""
         try:
             self.got = as_floats(got)
         except (TypeError, ValueError):
             self.got = np.full(self.want.shape, np.nan)
-            self.problem, self.reason = "numbers", f"expected numbers, got {type(got).__name__}"
+            self.problem, self.reason = "numbers", f"expected numbers, got {type_name(got)}"
             return
         if self.got.shape != self.want.shape and self.got.size == self.want.size == 1:
             self.got = self.got.reshape(self.want.shape)
@@ -147,7 +153,7 @@ class Comparison:
                 self.reason = (
                     f"{self.wrong} of {self.want.size} values differ from the reference "
                     f"(largest error {self.largest:.3g})"
-                ) + diagnosis(self.got, self.want, rtol, atol, factor_cause)
+                ) + diagnosis(self.got, self.want, rtol, atol, causes)
 
     def __bool__(self):
         return not self.reason
@@ -156,28 +162,24 @@ class Comparison:
         return self.reason or "matches"
 
 
-def diagnosis(got, want, rtol=1e-7, atol=1e-12, factor_cause=""):
-    """What numbers off from the expected ones show, if they show a common mistake: all
-    zeros, the opposite sign, a transposed square matrix, a constant factor ("" otherwise).
+def diagnosis(got, want, rtol=1e-7, atol=1e-12, causes=None):
+    """The common mistake numbers off from the expected ones single out, if any ("" if none).
 
-    A factor is named for arrays off by the same factor everywhere, and for single numbers
-    off by a whole factor only when the check says what would cause one (`factor_cause`,
-    e.g. "a sum for a mean"): any two numbers differ by some factor.
+    Named whatever the check: every value of an array negated ("the opposite sign"), a square
+    matrix transposed, and a constant factor between 1e-3 and 1e3 over an array (as a fact).
+    Named only where the check says the mistake is plausible and what it does, in `causes`:
+    a factor (`{2: "a sum for a mean"}`: twice the expected; -1: the opposite sign) for a
+    single number or an array, and "zeros" for an array of zeros. Two numbers always differ
+    by some factor, and zeros have many causes: without `causes`, neither is a diagnosis.
     """
+    causes = causes or {}
     scale = atol + rtol * np.abs(want)
     if np.abs(want).max(initial=0) <= atol:
         return ""
     if want.size > 1 and not got.any():
-        return "; " + likely("all zeros (a term or an update missing)")
-    if (np.abs(got + want) <= scale).all():
+        return "; " + likely(f"all zeros ({causes['zeros']})") if "zeros" in causes else ""
+    if want.size > 1 and (np.abs(got + want) <= scale).all():
         return "; " + likely("the opposite sign (a missing minus, or a step the wrong way)")
-    cause = f" ({factor_cause})" if factor_cause else ""
-    if want.size < 2:
-        factor = float(got.item() / want.item())
-        whole = factor if abs(factor) >= 1 else 1 / factor if factor else 0.0
-        if cause and abs(whole) >= 2 and abs(whole - round(whole)) < 1e-9 * abs(whole):
-            return "; " + likely(f"off by a factor of {factor:.3g}{cause}")
-        return ""
     if (
         want.ndim == 2
         and want.shape[0] == want.shape[1] > 1
@@ -188,16 +190,24 @@ def diagnosis(got, want, rtol=1e-7, atol=1e-12, factor_cause=""):
     ratios = got[big] / want[big]
     factor = float(np.median(ratios)) if ratios.size else 1.0
     if (
-        abs(factor - 1) > 1e-3
-        and (np.abs(got - factor * want) <= 1e3 * scale + 1e-9 * np.abs(want)).all()
+        abs(factor - 1) <= 1e-3
+        or not (np.abs(got - factor * want) <= 1e3 * scale + 1e-9 * np.abs(want)).all()
     ):
-        return "; " + likely(f"off by a constant factor of {factor:.3g}{cause}")
+        return ""
+    constant = "a factor" if want.size == 1 else "a constant factor"
+    for known, cause in causes.items():
+        if known != "zeros" and abs(factor - known) <= 1e-6 * abs(known):
+            if known == -1:
+                return "; " + likely(f"the opposite sign ({cause})")
+            return "; " + likely(f"off by {constant} of {factor:.3g} ({cause})")
+    if want.size > 1 and 1e-3 <= abs(factor) <= 1e3:
+        return "; " + likely(f"off by a constant factor of {factor:.3g}")
     return ""
 
 
-def matches(got, want, rtol=1e-7, atol=1e-12, factor_cause=""):
+def matches(got, want, rtol=1e-7, atol=1e-12, causes=None):
     """Compare your numbers with the expected ones (see Comparison and diagnosis)."""
-    return Comparison(got, want, rtol, atol, factor_cause)
+    return Comparison(got, want, rtol, atol, causes)
 
 
 def make(cls, args, **attributes):

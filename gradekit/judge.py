@@ -10,7 +10,7 @@ process, and never in the kernel:
 - the cell's top-level code (a visible check) runs as one test; the names it uses that the
   notebook defines (`s`, `ShallowNeuralNet`, `inputs`) are the student's objects, looked up in
   the test's copy: data arrives by value, functions and objects as `bridge.Remote` proxies
-  whose every call crosses to the copy;
+  whose every call crosses to the copy; the other exercises it runs are lent (`isolated`);
 - each `test_*` function the cell defines (the hidden checks) runs as a pytest test, with
   pytest's assertion rewriting; its arguments are fixtures: `rng` (a generator seeded from the
   course secret, the student, every notebook handed in and the test), `kernel` (the
@@ -89,7 +89,10 @@ def isolated(**functions):
     """Mark a hidden test that runs with these trusted functions lent in place of the
     student's (`s=...`, `**{"Net.forward": ...}`), so that a bug in a helper costs only the
     helper's points. A lent method first runs the student's own (whatever that keeps on
-    `self` stays), then gives the trusted result, in the types the student's own gave."""
+    `self` stays), then gives the trusted result, in the types the student's own gave.
+
+    A function named `visible_check` so marked, in a cell's hidden part, lends them to the
+    cell's visible check at grading time (in the student's notebook it runs their own)."""
 
     def mark(test):
         test.lends = functions
@@ -191,7 +194,13 @@ class Judge:
             self.wanted = free_names(cell.source) - set(namespace) - set(vars(builtins))
             items = []
             if statements.co_code != EMPTY_MODULE:  # a visible check: a test of its own
-                items.append(("cell", lambda: exec(statements, namespace)))
+
+                def visible():
+                    exec(statements, namespace)
+
+                # what a `visible_check` marked @isolated(...) lends it (the hidden part)
+                visible.lends = getattr(namespace.get("visible_check"), "lends", None)
+                items.append(("cell", visible))
             items += [(n, t) for n, t in namespace.items() if n.startswith("test_") and callable(t)]
             if self.order is not None:
                 self.order.shuffle(items)
@@ -440,7 +449,7 @@ def assertion_message(text: str) -> str:
     asserted = [line.removeprefix("assert ") for line in lines if line.startswith("assert ")]
     detail = asserted[0] if asserted else ""
     if (
-        detail in ("False", "None", "")
+        detail in ("False", "None", "", "np.False_", "np.True_")
         or detail.startswith("not ")
         or any(op in detail for op in COMPARISONS)
     ):

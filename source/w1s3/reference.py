@@ -155,6 +155,44 @@ def train_losses(net, inputs, outputs, N_max, alpha, delta):
     return losses
 
 
+def stopping_steps(losses, N_max, delta):
+    """After how many steps a trainer stops: by the lecture's rule (key None), and by each
+    common mistake (a set of step counts each: a mistake may have two forms).
+    `losses`: those the lecture's trainer records in N_max + 1 steps with delta = 0."""
+    change = [b - a for a, b in zip(losses, losses[1:])]
+
+    def first(stops, limit=N_max):
+        return next((t for t in range(1, limit + 1) if stops(change[t - 1])), limit)
+
+    lecture = first(lambda c: abs(c) < delta)
+    early = lecture < N_max
+    return {
+        None: {lecture},
+        "no early stopping": {N_max},
+        "early stopping one step late": {lecture + 1 if early else lecture},
+        "early stopping one step early": {lecture - 1 if early else lecture},
+        "one step too many (the loop runs N_max + 1 times)": {lecture if early else N_max + 1},
+        "the comparison with delta inverted": {
+            first(lambda c: abs(c) > delta),
+            first(lambda c: abs(c) >= delta),
+        },
+        "the loss change compared without abs (a drop is negative)": {first(lambda c: c < delta)},
+        "a change equal to delta taken as below it (<= for <)": {first(lambda c: abs(c) <= delta)},
+    }
+
+
+def stopping_mistake(losses, N_max, deltas, observed):
+    """The one common mistake that stops a trainer after the observed numbers of steps with
+    each delta, or "" when none does or several do."""
+    rules = [stopping_steps(losses, N_max, delta) for delta in deltas]
+    fits = {
+        name
+        for name in rules[0]
+        if name is not None and all(steps in rule[name] for steps, rule in zip(observed, rules))
+    }
+    return fits.pop() if len(fits) == 1 else ""
+
+
 def finite_difference_gradients(params, inputs, outputs, h=1e-6):
     """Gradients of mse by central differences, one parameter entry at a time."""
     net = network(params)
