@@ -176,7 +176,6 @@ def test_formgrader_shows_every_score_and_who_needs_a_look(browser, formgrader, 
         browser,
         lambda d: (t := js(d, TABLE)) and len(t) == len(handed_in) and t,
         SERVER_TIMEOUT,
-        Tables,
         "a row per submission",
     )
     shown = {cells[1]: (cells[3], cells[4]) for cells in table}  # id: status, score
