@@ -58,15 +58,19 @@ def copied(answers: dict, hidings: tuple[str, ...] = HIDINGS) -> dict:
     """Another student's answers, the copying hidden in the given ways."""
     answers = {nb: dict(cells) for nb, cells in answers.items()}
     for hiding in hidings:
-        if hiding == "move":
-            _move_last_function(answers)
-        elif hiding == "rewrite":
-            _rewrite_two_lines(answers)
-        else:
-            for cells in answers.values():
-                for cell, code in cells.items():
-                    cells[cell] = _HIDE[hiding](code)
+        _HIDE[hiding](answers)
     return answers
+
+
+def _in_every_cell(change):
+    """A change of one cell's code, made to every cell of a submission."""
+
+    def hide(answers: dict) -> None:
+        for cells in answers.values():
+            for cell, code in cells.items():
+                cells[cell] = change(code)
+
+    return hide
 
 
 def _rename(code: str) -> str:
@@ -125,14 +129,6 @@ def _rewrite_two_lines(answers: dict) -> None:
                 return
 
 
-_HIDE = {
-    "rename": _rename,
-    "reorder": _reorder,
-    "comments": _comments,
-    "spacing": _spacing,
-}
-
-
 def _move_last_function(answers: dict) -> None:
     """The last function of the first cell defining two or more moved to the cell before."""
     for cells in answers.values():
@@ -149,3 +145,14 @@ def _move_last_function(answers: dict) -> None:
                 cells[cell] = "\n".join(lines[: last.lineno - 1] + lines[last.end_lineno :])
                 cells[before] += "\n\n\n" + "\n".join(moved)
                 return
+
+
+# Each way of hiding a copy (HIDINGS), as a change to a whole submission.
+_HIDE = {
+    "rename": _in_every_cell(_rename),
+    "reorder": _in_every_cell(_reorder),
+    "comments": _in_every_cell(_comments),
+    "spacing": _in_every_cell(_spacing),
+    "rewrite": _rewrite_two_lines,
+    "move": _move_last_function,
+}

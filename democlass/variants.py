@@ -581,7 +581,8 @@ CORRECT = [
     ),
 ]
 
-_S_CHECKS = ("test_s_at_zero", "test_s_properties", "test_s_values")
+# A wrong s costs the checks of s alone (the others that run s are lent the lecture's).
+_S_FAILS = _fails("test_s_at_zero", "test_s_properties", "test_s_values")
 _L_CHECKS = ("test_l_l2_at_half", "test_l_l2_limits", "test_l_l2_values")
 _LOSS_CHECKS = (
     "test_log_likelihood_coin_flip",
@@ -601,17 +602,14 @@ _STEP_CHECKS = (
     "test_backward_lecture_steps",
 )
 
-# A sigmoid without its "1 +", shared by the variants that hand it in beside other damage:
-# it costs the checks of s alone (the others that run s are lent the lecture's at grading).
+# A sigmoid without its "1 +", shared by the variants that hand it in beside other damage.
 _SIGMOID_NO_ONE = {"s": "def s(x):\n    return 1 / np.exp(-x)"}
-_SIGMOID_NO_ONE_FAILS = _fails(*_S_CHECKS)
 
 _FORWARD_NO_B1 = "def forward(self, inputs):\n    return np.matmul(np.matmul(inputs, self.W1), self.W2) + self.b2"
 _FORWARD_NO_B1_FAILS = _fails("test_forward_example", "test_forward_values")
 
 # Pieces shared by the twins, the tricks and the isolation pairs below.
 _SIGMOID_TYPO = {"s": "def s(x):\n    return 1 / (1 + np.exp(-X))"}
-_SIGMOID_TYPO_FAILS = _fails(*_S_CHECKS)
 _LOGISTIC_INLINE = "def logistic_regression(x, a, b):\n    return 1 / (1 + np.exp(-(a * x + b)))"
 _LOSS_WITH_LOGS = (
     "def log_likelihood_loss(a, b, x, y):\n"
@@ -652,7 +650,7 @@ BUGGY = [
         "sigmoid-no-one",
         "s(x) = 1 / exp(-x): the 1 + is missing",
         _SIGMOID_NO_ONE,
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
     ),
     Variant(
         "sigmoid-hard-coded",
@@ -1043,7 +1041,7 @@ BUGGY = [
             "s": "def s(x):\n    return 0\n\n\n"
             "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)"
         },
-        _fails(*_S_CHECKS),
+        _S_FAILS,
     ),
     # Honest twins of the tricks below, and the members of the isolation pairs: the same bug
     # with and without the exercises that build on the buggy function.
@@ -1051,19 +1049,19 @@ BUGGY = [
         "sigmoid-typo-name",
         "s uses an undefined X: every call raises NameError",
         _SIGMOID_TYPO,
-        _SIGMOID_TYPO_FAILS,
+        _S_FAILS,
     ),
     Variant(
         "sigmoid-typo-name-standalone",
         "the same s, and a logistic_regression that does not call it",
         {**_SIGMOID_TYPO, "logistic_regression": _LOGISTIC_INLINE},
-        _fails(*_S_CHECKS),
+        _S_FAILS,
     ),
     Variant(
         "sigmoid-no-one-standalone",
         "s without its 1 +, and a logistic_regression that does not call it",
         {**_SIGMOID_NO_ONE, "logistic_regression": _LOGISTIC_INLINE},
-        _fails(*_S_CHECKS),
+        _S_FAILS,
     ),
     Variant(
         "logistic-swapped-in-loss",
@@ -1318,7 +1316,7 @@ HOSTILE = [
         "a wrong s, and every check cell emptied (restored from the gradebook)",
         _SIGMOID_NO_ONE,
         damage=_edit_notebooks(_empty_checks),
-        fails=_SIGMOID_NO_ONE_FAILS,
+        fails=_S_FAILS,
     ),
     Variant(
         "inserted-reordered",
@@ -1357,7 +1355,7 @@ HOSTILE = [
             "s": _SIGMOID_NO_ONE["s"] + "\n\n\nimport os\n\n"
             "os.environ['NBGRADER_EXECUTION'] = ''\nos.environ['NBGRADER_VALIDATING'] = '1'"
         },
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
     ),
     Variant(
         "writes-into-folder",
@@ -1371,14 +1369,14 @@ HOSTILE = [
             "open('part2_shallow_neural_network.ipynb', 'w').write('{}')\n"
             "open('timestamp.txt', 'w').write('2000-01-01 00:00:00')",
         },
-        _SIGMOID_NO_ONE_FAILS | _FORWARD_NO_B1_FAILS,
+        _S_FAILS | _FORWARD_NO_B1_FAILS,
     ),
     Variant(
         "extra-files",
         "a wrong s, extra files, and a checks.py of its own that passes everything",
         _SIGMOID_NO_ONE,
         damage=_extra_files,
-        fails=_SIGMOID_NO_ONE_FAILS,
+        fails=_S_FAILS,
     ),
 ]
 
@@ -1431,9 +1429,6 @@ for target in targets:
             print("could not write", target, error)
 """
 
-# An s that raises: its own checks fail, and the visible checks that run s.
-_S_BROKEN_FAILS = _fails(*_S_CHECKS)
-
 # Submissions that attack the grading machine; in the sandbox they gain nothing and harm
 # no one (tests/test_grading.py also checks the course files and the loopback service).
 INTRUDERS = [
@@ -1445,7 +1440,7 @@ INTRUDERS = [
             '"/source/w1s3/part1_logistic_regression.ipynb"\n'
             '    return run_cell_defining(path, "s")(x)'
         },
-        _S_BROKEN_FAILS,
+        _S_FAILS,
     ),
     Variant(
         "copies-classmate",
@@ -1455,7 +1450,7 @@ INTRUDERS = [
             '    paths = glob.glob(find_course() + "/submitted/model/w1s3/part1*.ipynb")\n'
             '    return run_cell_defining(paths[0], "s")(x)'
         },
-        _S_BROKEN_FAILS,
+        _S_FAILS,
     ),
     Variant(
         "vandal",
@@ -1473,7 +1468,7 @@ INTRUDERS = [
             "    namespace = {'np': np}\n    exec(code, namespace)\n"
             "    return namespace['s'](x)"
         },
-        _S_BROKEN_FAILS,
+        _S_FAILS,
         # the test's service writes port.txt into this student's folder
     ),
     Variant(
@@ -1532,7 +1527,7 @@ INTRUDERS = [
         "tamper-excepthook",
         "a wrong s, and sys.excepthook replaced to hide failures",
         {"s": _SIGMOID_NO_ONE["s"] + "\n\n\nimport sys\n\nsys.excepthook = lambda *args: None"},
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
     ),
 ]
 
@@ -2031,7 +2026,7 @@ TRICKS = [
         "s without its 1 +, and the check helpers replaced wherever the kernel reaches them"
         " (__wrapped__, __globals__, sys.modules, gc.get_objects)",
         {"s": _SIGMOID_NO_ONE_DEF + _SOFTEN_HELPERS},
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
         twin="sigmoid-no-one",
     ),
     Variant(
@@ -2039,7 +2034,7 @@ TRICKS = [
         "s without its 1 +; it finds the answering object in the notebook's namespace and"
         " makes every call lend s (with the last token seen), then calls the lent s",
         {"s": _RELAY},
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
         twin="sigmoid-no-one",
     ),
     Variant(
@@ -2054,21 +2049,21 @@ TRICKS = [
         "s without its 1 +; json.dumps, the kernel's raw_input, builtins.input, np.asarray,"
         " np.allclose and numpy.testing replaced (errors and nan leave the kernel as 0.5)",
         {"s": _SIGMOID_NO_ONE_DEF + _STEADY},
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
         twin="sigmoid-no-one",
     ),
     Variant(
         "chatty-sigmoid",
         "s without its 1 +, printing passing-test lines and answer-like JSON on stdout and stderr",
         {"s": _CHATTY},
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
         twin="sigmoid-no-one",
     ),
     Variant(
         "quiet-exit-sigmoid",
         "s raises SystemExit(0) whenever it is called",
         {"s": "def s(x):\n    raise SystemExit(0)"},
-        _SIGMOID_TYPO_FAILS,
+        _S_FAILS,
         twin="sigmoid-typo-name",
     ),
     Variant(
@@ -2086,7 +2081,7 @@ TRICKS = [
         "s without its 1 +; it rewrites the answering module's pack (positive float arrays"
         " capped at 1) and its send (errors sent as None)",
         {"s": _REROUTE},
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
         twin="sigmoid-no-one",
     ),
     Variant(
@@ -2157,7 +2152,7 @@ TRICKS = [
         "s without its 1 +; logistic_regression keeps any s lent in its place, and s calls"
         " what was kept in later checks",
         {"s": _KEEPER_S, "logistic_regression": _KEEPER_P},
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
         twin="sigmoid-no-one",
     ),
     Variant(
@@ -2165,7 +2160,7 @@ TRICKS = [
         "s without its 1 +, and prints whatever it finds of the course secret, the reference"
         " module and the kit (nothing: 'kit importable: False')",
         {"s": _SIGMOID_NO_ONE_DEF + _NOSY},
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
         twin="sigmoid-no-one",
     ),
 ]
@@ -2479,7 +2474,7 @@ COPY_TRICKS = [
             " and s interpolates in it in later checks",
             _table_keeper(place),
             # a table of 2,001 numbers in one variable is over the environment's size
-            _SIGMOID_NO_ONE_FAILS
+            _S_FAILS
             | (_fails("test_logistic_regression_values") if place == "environment" else set()),
             twin="sigmoid-no-one",
         )
@@ -2549,7 +2544,7 @@ COPY_TRICKS = [
         "pads-its-answers",
         "s answers the right values as text padded with two million spaces",
         {"s": _PADDED_S},
-        _SIGMOID_NO_ONE_FAILS,
+        _S_FAILS,
         twin="sigmoid-no-one",
     ),
     Variant(
@@ -2557,7 +2552,7 @@ COPY_TRICKS = [
         "s is an object whose repr answers the check's lookup of the notebook's names itself,"
         " with a number",
         {"s": _MISANSWERED_LOOKUP},
-        _fails(*_S_CHECKS),
+        _S_FAILS,
         twin="model",
     ),
     Variant(

@@ -1,7 +1,8 @@
 """Work handed in twice: how alike the students' code is, pair by pair, across the class.
 
-Only the code students write is compared: the solution cells of each submitted notebook, less
-what the release already gives (its templates and given code, as copydetect's boilerplate).
+Only the code students write is compared: every code cell of a submitted notebook but the
+release's checks and given cells (by grade id), less what the release already gives (its
+templates and given code, as copydetect's boilerplate).
 The code is tokenised and normalised by copydetect (comments and whitespace dropped, every
 identifier one letter, so renaming hides nothing), cut into k-grams of K characters and
 winnowed by copydetect's winnowing (any match of K + WINDOW - 1 characters is seen). The
@@ -23,7 +24,9 @@ import ast
 import html
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import numpy as np
@@ -45,18 +48,34 @@ class NoRelease(Exception):
     """The assignment has no release to tell the students' code from what they were given."""
 
 
+class Release(NamedTuple):
+    """What the release tells of the students' code."""
+
+    fixed: dict[str, set[str]]  # by notebook: grade ids of the cells no student writes in
+    given: set[str]  # the source of every code cell, as every student is given it
+
+
 @dataclass
 class Document:
-    """One student's code, or one reference's: solution cells, and their fingerprints."""
+    """One student's code, or one reference's: the cells written in, and their fingerprints."""
 
     label: str
     reference: bool
     cells: list[tuple[str, str]]  # (cell, code), in notebook order
-    code: str = ""  # the cells, one after the other
-    starts: tuple[int, ...] = ()  # where each cell starts in `code`
     fingerprints: np.ndarray | None = None  # sorted, unique
     spans: dict | None = None  # fingerprint: every (start, end) of it in `code`
     exercise: dict | None = None  # fingerprint: the exercise where it first is
+
+    @cached_property
+    def code(self) -> str:
+        """The cells, one after the other, a blank line between two."""
+        return "\n\n".join(code for _, code in self.cells)
+
+    @cached_property
+    def starts(self) -> tuple[int, ...]:
+        """Where each cell starts in `code`."""
+        lengths = [len(code) + 2 for _, code in self.cells]
+        return tuple(sum(lengths[:i]) for i in range(len(lengths)))
 
 
 @dataclass(frozen=True)
@@ -110,14 +129,11 @@ def boilerplate(codes: list[str]) -> np.ndarray:
 
 
 def fingerprint(document: Document, given: np.ndarray) -> None:
-    """Join a document's cells and winnow its code, exercise by exercise (function, method,
-    or the rest of a cell): no fingerprint spans two, so moving or reordering them hides
-    nothing. `given`: the release's k-gram hashes, sorted, which are no fingerprints."""
+    """Winnow a document's code, exercise by exercise (function, method, or the rest of a
+    cell): no fingerprint spans two, so moving or reordering them hides nothing. `given`: the
+    release's k-gram hashes, sorted, which are no fingerprints."""
     from copydetect.utils import winnow
 
-    document.code = "\n\n".join(code for _, code in document.cells)
-    lengths = [len(code) + 2 for _, code in document.cells]  # each cell, and "\n\n"
-    document.starts = tuple(sum(lengths[:i]) for i in range(len(lengths)))
     document.spans, document.exercise = {}, {}
     filtered, offsets = normalised(document.code)
     in_code = to_code(offsets, np.arange(len(filtered) + 1))
@@ -160,16 +176,11 @@ def exercises(cell: str, code: str) -> list[tuple[str, int]]:
         body = ast.parse(code).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return lines
+    functions = ast.FunctionDef | ast.AsyncFunctionDef
     for node in body:
-        methods = (
-            [(node.name, node)] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else []
-        )
+        methods = [(node.name, node)] if isinstance(node, functions) else []
         if isinstance(node, ast.ClassDef):
-            methods = [
-                (f"{node.name}.{item.name}", item)
-                for item in node.body
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
-            ]
+            methods = [(f"{node.name}.{m.name}", m) for m in node.body if isinstance(m, functions)]
         for name, item in methods:
             first = item.lineno - 1 - len(item.decorator_list)
             lines[first : item.end_lineno] = [(name, first)] * (item.end_lineno - first)
@@ -210,16 +221,15 @@ def cell_text(source: str | list[str]) -> str:
 
 
 def read_document(
-    label: str, folder: Path, release: tuple[dict[str, set[str]], set[str]], reference: bool = False
+    label: str, folder: Path, release: Release, reference: bool = False
 ) -> tuple[Document, str | None]:
     """A student's (or a reference's) code: the cells written in, of each release notebook
     found in `folder`, at most MAX_CODE characters in all; and what was cut, if anything."""
-    fixed, given = release
     cells = []
-    for notebook, ids in sorted(fixed.items()):
+    for notebook, fixed in sorted(release.fixed.items()):
         path = folder / notebook
         if path.is_file():
-            cells += written_cells(path, ids, given)
+            cells += written_cells(path, fixed, release.given)
     if sum(len(code) for _, code in cells) <= MAX_CODE:
         return Document(label, reference, cells), None
     left, kept = MAX_CODE, []
@@ -230,9 +240,8 @@ def read_document(
     return Document(label, reference, kept), cut
 
 
-def release_cells(release_dir: Path) -> tuple[dict[str, set[str]], set[str]]:
-    """The grade ids of the release's cells no student writes in (checks, given code), by
-    notebook, and all the release's code (what every student is given)."""
+def release_cells(release_dir: Path) -> Release:
+    """What the release of the assignment gives every student."""
     fixed, given = {}, set()
     for path in sorted(release_dir.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -245,7 +254,7 @@ def release_cells(release_dir: Path) -> tuple[dict[str, set[str]], set[str]]:
         given.update(cell.source for cell in code)
     if not fixed:
         raise NoRelease(f"{release_dir}: no release notebooks (run nbgrader generate_assignment)")
-    return fixed, given
+    return Release(fixed, given)
 
 
 def read_class(
@@ -277,7 +286,7 @@ def read_class(
             continue
         documents.append(document)
         problems += [cut] if cut else []
-    rest = boilerplate(sorted(release[1]))
+    rest = boilerplate(sorted(release.given))
     for document in documents:
         fingerprint(document, rest)
     return documents, problems
