@@ -25,12 +25,12 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"RuntimeWarning"
 
 # Autograde as nbgrader does, with three changes. Grade cells are judged in the grading
-# process, never in the student's kernel (README, "How grading stays fair"); their hidden
+# process, never in the student's kernel (docs/fairness.md); their hidden
 # checks draw inputs from the course secret (gradekit/secret.py says where it lives). The
 # metadata check (in both passes) compiles nbgrader's JSON schema once instead of checking
 # the schema again for every cell. And a kernel killed by a student's code (os._exit, a
 # segfault) costs only the cell that killed it, and kernels run in the kit's sandbox, in a
-# private copy of the student's folder, under resource limits (see README, "The sandbox"):
+# private copy of the student's folder, under resource limits (docs/operations/sandbox.md):
 # c.GradingKernelManager.sandbox = False  # a trusted run, without the sandbox
 # c.GradingKernelManager.memory = 4 * 2**30  # also .file_size, .cpu_seconds, .processes
 # (Names, not classes: the formgrader can then show this configuration.)
@@ -52,7 +52,7 @@ c.Autograde.autograde_preprocessors = [
     "gradekit.metadata.CheckCellMetadata",
 ]
 
-# Code that tampers, or tries to, is flagged for a look by hand (README, "Review by hand"):
+# Code that tampers, or tries to, is flagged for a look by hand (docs/instructor/grading.md):
 # the check after it "needs manual grade" in the formgrader, the reason in a comment.
 
 # Late work: after the due date (`nbgrader db assignment add w1s3 --duedate "2026-12-04
@@ -66,11 +66,11 @@ c.PercentPerDay.percent_per_day = 10
 # release_feedback / fetch_feedback pass the work. On one machine: `exchange/` in this
 # course folder, made on first use (writable by everyone, sticky; students can hand work in
 # but not read each other's). Students' nbgrader must name the same folder and course id
-# (README, "The exchange"). On a JupyterHub: one shared folder, written here and in
+# (docs/instructor/exchange.md). On a JupyterHub: one shared folder, written here and in
 # /etc/jupyter/nbgrader_config.py, e.g. c.Exchange.root = "/srv/nbgrader/exchange".
 c.Exchange.root = course_exchange(__file__)
 
-# A class graded on a Dask cluster (README, "A class on a cluster"): its scheduler, for
+# A class graded on a Dask cluster (docs/operations/dask.md): its scheduler, for
 # `gradekit autograde`; the gradebook must then be PostgreSQL (c.CourseDirectory.db_url).
 # c.DaskCluster.scheduler = "tcp://scheduler.example.edu:8786"
 
@@ -103,14 +103,14 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# Canvas "Download Submissions" zip (`nbgrader zip_collect w1s3`): see README,
-# "Submissions from Canvas".
+# Canvas "Download Submissions" zip (`nbgrader zip_collect w1s3`): see
+# docs/instructor/lms.md.
 # c.ZipCollectApp.collector_plugin = "gradekit.collect.RosterCollector"
 # c.RosterCollector.roster = "roster.csv"
 # c.RosterCollector.named_regexp = r"..."  # another LMS's file names (default: Canvas's)
 # c.RosterCollector.roster_column = "username"  # what the names carry (default: lms_user_id)
 
-# LMS exports (`gradekit export canvas`, ...): see README, "Grades into the LMS". For example:
+# LMS exports (`gradekit export canvas`, ...): see docs/instructor/lms.md. For example:
 # c.LmsExport.roster = "roster.csv"
 # c.LmsExport.column_ids = {"w1s3": "4021"}
 

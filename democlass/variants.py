@@ -2165,8 +2165,7 @@ TRICKS = [
     ),
 ]
 
-# Tricks against the copies of the kernel that checks run in (README, "How grading stays
-# fair"): what a check lends is kept for a later check in every place a process can keep
+# Tricks against the copies of the kernel that checks run in (docs/fairness.md): what a check lends is kept for a later check in every place a process can keep
 # something (its memory, files, its environment, a module, a thread, memory shared with the
 # notebook's process), a candidate formula is chosen by a lent answer, the copy is killed or
 # held on purpose, the line to the grader is written to directly, a cell floods its output.

@@ -23,6 +23,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 import zlib
@@ -322,6 +323,13 @@ def summary(outcomes: list[Outcome], seconds: float) -> str:
         for check in o.over_budget:
             lines.append(f"  {o.student}: over budget: {check}")
         if o.error:
-            last = o.error.strip().splitlines()[-1] if o.error.strip() else "unknown error"
-            lines.append(f"  {o.student}: NOT GRADED by nbgrader: {last}")
+            lines.append(f"  {o.student}: NOT GRADED by nbgrader: {error_line(o.error)}")
     return "\n".join(lines)
+
+
+def error_line(log: str) -> str:
+    """The line of nbgrader's log that says what went wrong: the last exception raised, not
+    its closing "[ERROR] Please see the above traceback"."""
+    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"[\w.]+(Error|Exception|Timeout)\b.*:", line)]
+    return (raised or lines or ["unknown error"])[-1]

@@ -263,7 +263,7 @@ class Bridge:
         if "\nThreads:\t1\n" not in status:
             return "the copy runs more than one thread"
         if not self.sandboxed:
-            return None  # a trusted run (README, "The sandbox"): a separate process suffices
+            return None  # a trusted run (docs/operations/sandbox.md): a separate process suffices
         if "\nCapEff:\t0000000000000000\n" not in status:
             return "the copy kept privileges"
         kernel = self.kernel

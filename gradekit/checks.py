@@ -7,7 +7,7 @@ own copy of this file, and calls your functions from there.
 
 (For teachers: the kit's check vocabulary, one file for every assignment. Each assignment's
 source folder links to it, `source/<assignment>/checks.py -> ../../gradekit/checks.py`, and
-nbgrader releases a copy; README, "Adding an assignment".)
+nbgrader releases a copy; docs/checks.md.)
 """
 
 import contextlib

@@ -12,8 +12,8 @@ from .exporters import EXPORTERS
 from .report import write_report
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `gradekit` command."""
+def build_parser() -> argparse.ArgumentParser:
+    """The `gradekit` command's arguments (also the documentation's CLI reference)."""
     parser = argparse.ArgumentParser(prog="gradekit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_demo = commands.add_parser(
@@ -101,6 +101,12 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="output folder (default: reports/similarity/<assignment>)",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `gradekit` command."""
+    parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "demo":
         if extra:

@@ -58,6 +58,11 @@ def quoted(lines: set[str], text: str) -> list[str]:
     return [line for line in lines if line in text]
 
 
+def warning_lines(output: str) -> list[str]:
+    """The lines of a command's output that a dependency's or Python's warning printed."""
+    return [line for line in output.splitlines() if re.search(r"warning", line, re.IGNORECASE)]
+
+
 def html_text(page: str) -> str:
     """The text of an HTML page, tags and entities removed (as a student reads it)."""
     return html.unescape(re.sub(r"<[^>]+>", "", page))

@@ -1,9 +1,11 @@
-"""The README's main job: the whole instructor pipeline on the bundled demo class, and what
+"""The README's main job, `gradekit demo`: the whole instructor pipeline on the bundled demo class, and what
 an instructor then sees of it in the formgrader (a real server, headless Chromium)."""
 
 import csv
 import os
+import re
 import shutil
+import subprocess
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     ASSIGNMENT,
+    GRADEKIT,
     REPO,
     SERVER_TIMEOUT,
     Tables,
@@ -21,6 +24,7 @@ from conftest import (
     running_lab,
     secret_lines,
     wait,
+    warning_lines,
 )
 from selenium.webdriver.common.by import By
 
@@ -33,7 +37,7 @@ from gradekit.report import mistake_kind, read_results, render
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """The demo, run inside a course that has a gradebook of its own; the course's files
-    before, and the demo's folder and table."""
+    before, and the demo's folder and its run (what `gradekit demo` printed)."""
     course = tmp_path_factory.mktemp("demo") / "course"
     course.mkdir()
     shutil.copytree(REPO / "source", course / "source")
@@ -44,8 +48,20 @@ def demo_run(tmp_path_factory):
     (course / "gradebook.db").write_bytes(b"the course's own gradebook")
     before = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
     folder = course / ".gradekit" / "demo"
-    table = demo.run_demo(course, folder)
-    return course, before, folder, table
+    demo_command = [GRADEKIT, "demo", "--course", str(course), "--into", str(folder)]
+    ran = subprocess.run(demo_command, capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    return course, before, folder, ran
+
+
+def test_demo_prints_its_steps_and_no_warning(demo_run):
+    ran = demo_run[3]
+    assert not warning_lines(ran.stdout + ran.stderr), ran.stdout + ran.stderr
+    progress = re.compile(r"\[[#.]+\] \d+/12 graded, \d+ failed")  # on stderr: a terminal's bar
+    bars = [line for line in re.split(r"[\r\n]+", ran.stderr) if line.strip()]
+    assert bars and all(progress.match(line) for line in bars), ran.stderr
+    steps = [line for line in ran.stdout.splitlines() if re.match(r"\[\d/8\] ", line)]
+    assert [line[:5] for line in steps] == [f"[{n}/8]" for n in range(1, 9)]
 
 
 def test_demo_leaves_the_course_as_it_was(demo_run):
@@ -57,7 +73,8 @@ def test_demo_leaves_the_course_as_it_was(demo_run):
 
 
 def test_demo_grades_exports_and_gives_feedback_to_the_whole_class(demo_run, max_points):
-    _, _, folder, table = demo_run
+    _, _, folder, ran = demo_run
+    table = ran.stdout
     _, rows = demo.score_table(folder, ASSIGNMENT)
     totals = {row["student"]: row["total"] for row in rows}
     expected = {

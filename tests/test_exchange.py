@@ -26,6 +26,7 @@ from gradekit import course, submissions
 from gradekit.exporters import EXPORTERS
 
 TEACHER, ADA, BAO = "gk-teacher", "gk-ada", "gk-bao"
+DOCUMENTED_EXCHANGE = "/home/teacher/course/exchange"
 ROSTER = [
     ["id", "first_name", "last_name", "email", "lms_user_id", "sis_user_id", "username",
      "org_defined_id"],
@@ -109,13 +110,13 @@ def term(users):
         csv.writer(handle).writerows(ROSTER)
     hand_over(course_dir, TEACHER)
     exchange = course_dir / "exchange"
-    for student in (ADA, BAO):  # what /etc/jupyter/nbgrader_config.py says on a shared machine
+    # Each student's nbgrader reads the documentation's lab-server config, this exchange in it.
+    shown = (REPO / "docs" / "examples" / "lab-server" / "nbgrader_config.py").read_text()
+    assert DOCUMENTED_EXCHANGE in shown
+    for student in (ADA, BAO):
         config = home(student) / ".jupyter" / "nbgrader_config.py"
         config.parent.mkdir()
-        config.write_text(
-            f'c = get_config()\nc.CourseDirectory.course_id = "dl-w1s3"\n'
-            f'c.Exchange.root = "{exchange}"\n'
-        )
+        config.write_text(shown.replace(DOCUMENTED_EXCHANGE, str(exchange)))
         hand_over(config.parent, student)
 
     def teacher(*args):

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, GRADEKIT, expected_points, make_course
+from conftest import ASSIGNMENT, GRADEKIT, expected_points, make_course, warning_lines
 
 import democlass
 from gradekit import autograde, course
@@ -35,16 +35,13 @@ def autograde_command(folder: Path, *options: str) -> list[str]:
 
 
 def run_autograde(folder: Path, *options: str) -> str:
-    """Run `gradekit autograde` to the end; its output."""
+    """Run `gradekit autograde` to the end, as a teacher's shell would (the environment as it
+    is, the venv not activated); what it printed, stdout then stderr."""
     result = subprocess.run(
-        autograde_command(folder, *options),
-        env=course.environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
+        autograde_command(folder, *options), capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return result.stdout + result.stderr
 
 
 def graded_files(folder: Path) -> dict[str, dict[str, int]]:
@@ -133,6 +130,7 @@ def test_a_killed_run_resumes_with_exactly_the_students_left(crashed_and_resumed
     assert before["gradebook"] == ("ok", [], [])  # consistent right after the kill
 
     assert skipped_in(output) == before["done"]
+    assert not warning_lines(output), output
     assert f"Graded {len(CLASS) - len(before['done'])} of {len(CLASS)} " in output
     after = graded_files(folder)
     for student in before["done"]:

@@ -1,4 +1,4 @@
-"""One engine, any assignment: a second, tiny assignment, written the way the README's guide
+"""One engine, any assignment: a second, tiny assignment, written the way the documentation
 says (its own notebook and reference math, the kit's check vocabulary linked in), graded by
 the same engine as W1-S3, with nothing of W1-S3 in its course."""
 
@@ -13,28 +13,9 @@ from gradekit import autograde, course, submissions
 
 ASSIGNMENT = "week2"
 NOTEBOOK = "doubling.ipynb"
-REFERENCE = """import numpy as np
-
-
-def double(x):
-    return 2 * np.asarray(x, dtype=float)
-"""
-EXAMPLE_CHECK = """from checks import call, expect_close
-
-expect_close("double(3)", call(double, 3), 6)"""
-HIDDEN_CHECK = """### BEGIN HIDDEN TESTS
-import reference
-from checks import call, matches
-
-
-def test_double_on_arrays(double, rng):
-    x = rng.normal(size=(4, 5))
-    assert matches(call(double, x), reference.double(x)), "double on a 4x5 array"
-### END HIDDEN TESTS"""
-SOLUTION = """def double(x):
-    ### BEGIN SOLUTION
-    return 2 * x
-    ### END SOLUTION"""
+# The assignment's files, shown in the documentation (docs/checks.md) as they are tested here:
+# its reference math, and one file per notebook cell, named for the cell's grade id.
+EXAMPLE = REPO / "docs" / "examples" / ASSIGNMENT
 ANSWERS = {  # student: (their double, points expected of 1 + 2)
     "vectorised": ("def double(x):\n    return 2 * x", 3),
     "numpy-call": ("import numpy as np\n\ndef double(x):\n    return np.multiply(x, 2)", 3),
@@ -60,6 +41,11 @@ def cell(kind, source, grade_id, points=0):
     return new
 
 
+def example_cell(grade_id):
+    """The source of one of the example's cells."""
+    return (EXAMPLE / f"{grade_id}.py").read_text().strip()
+
+
 @pytest.fixture(scope="module")
 def week2(tmp_path_factory):
     """A course holding only week 2, released, handed in by five students and autograded."""
@@ -68,14 +54,14 @@ def week2(tmp_path_factory):
     source.mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", folder)
     os.symlink(REPO / "gradekit" / "checks.py", source / "checks.py")
-    (source / "reference.py").write_text(REFERENCE)
+    shutil.copy(EXAMPLE / "reference.py", source)
     nb = nbformat.v4.new_notebook()
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
         cell("text", "# Week 2: doubling\n\nWrite `double(x)`, for a number or an array.", "intro"),
-        cell("answer", SOLUTION, "double"),
-        cell("check", EXAMPLE_CHECK, "test_double_example", points=1),
-        cell("check", HIDDEN_CHECK, "test_double_on_arrays", points=2),
+        cell("answer", example_cell("double"), "double"),
+        cell("check", example_cell("test_double_example"), "test_double_example", points=1),
+        cell("check", example_cell("test_double_on_arrays"), "test_double_on_arrays", points=2),
     ]
     nbformat.write(nb, source / NOTEBOOK)
     course.nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")
