@@ -132,3 +132,32 @@ def test_the_readme_is_a_front_page():
     assert linked == {
         p.relative_to(REPO).as_posix() for p in PAGES if p.stem not in ("index", "changelog")
     } | {"docs/instructor/index.md"}
+
+
+def every_configurable() -> dict[str, set[str]]:
+    """The configurable options of every class nbgrader, nbconvert and the kit define."""
+    import nbconvert  # noqa: F401
+    import nbgrader.apps  # noqa: F401
+    from traitlets import HasTraits
+
+    sys.path.insert(0, str(REPO / "docs" / "_ext"))
+    from gradekit_reference import configurables
+
+    configurables()  # imports every module of the kit
+    options, todo = {}, [HasTraits]
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        options.setdefault(cls.__name__, set()).update(cls.class_trait_names(config=True))
+    return options
+
+
+def test_every_option_shown_exists():
+    options = every_configurable()
+    shown = set()
+    for path in [*READ, REPO / "nbgrader_config.py"]:
+        for cls, name in re.findall(r"\bc\.([A-Z]\w+)\.(\w+)", path.read_text(encoding="utf-8")):
+            shown.add((cls, name))
+            where = path.relative_to(REPO)
+            assert name in options.get(cls, ()), f"{where}: no option c.{cls}.{name}"
+    assert len(shown) > 30
