@@ -1,5 +1,6 @@
 """nbgrader settings for the W1-S3 course; every nbgrader command run in this folder reads them."""
 
+from gradekit import feedback
 from gradekit.exchange import course_exchange
 
 c = get_config()  # noqa: F821
@@ -47,6 +48,7 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
+    "gradekit.late.GrantExtensions",
     "nbgrader.preprocessors.AssignLatePenalties",
     "gradekit.review.FlagForReview",
     "gradekit.metadata.CheckCellMetadata",
@@ -55,12 +57,15 @@ c.Autograde.autograde_preprocessors = [
 # Code that tampers, or tries to, is flagged for a look by hand (docs/instructor/grading.md):
 # the check after it "needs manual grade" in the formgrader, the reason in a comment.
 
-# Late work: after the due date (`nbgrader db assignment add w1s3 --duedate "2026-12-04
-# 23:59 +01:00"`, or the formgrader), each day or part of a day late costs 10% of a
-# notebook's score. nbgrader's own choices: "nbgrader.plugins.LateSubmissionPlugin" with
+# Late work: after the due date, set with the formgrader or with
+# `nbgrader db assignment add w1s3 --duedate "2026-12-04 23:59 Europe/Paris"`
+# (docs/instructor/exchange.md), each day or part of a day late costs 10% of a notebook's
+# score. nbgrader's own choices: "nbgrader.plugins.LateSubmissionPlugin" with
 # c.LateSubmissionPlugin.penalty_method = "zero" (late is 0) or "none" (no penalty).
 c.AssignLatePenalties.plugin_class = "gradekit.late.PercentPerDay"
 c.PercentPerDay.percent_per_day = 10
+# A student's own due date (`gradekit extend w1s3 <student> --until ... --reason ...`) is
+# kept in extensions.csv and applied at every autograde (gradekit.late.GrantExtensions).
 
 # The exchange, through which release_assignment, fetch_assignment, submit, collect and
 # release_feedback / fetch_feedback pass the work. On one machine: `exchange/` in this
@@ -96,11 +101,22 @@ c.OverwriteCells.add_missing_cells = True
 # message as a failure of the whole notebook (raise_on_iopub_timeout), so allow it time.
 c.Execute.iopub_timeout = 60
 
-# Feedback says which checks failed and why, never the hidden checks' code.
+# Feedback says which checks failed and why, never the hidden checks' code: a summary of
+# every check (by exercise, failed first) on top of the page, formulas drawn without MathJax
+# from the internet (docs/instructor/index.md, step 7).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "gradekit.feedback.HideHiddenTests",
+    "gradekit.feedback.SummariseChecks",
+    "gradekit.feedback.RenderMath",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+# The page's template, for the feedback only (the formgrader's pages keep theirs).
+c.GenerateFeedback.HTMLExporter.template_name = "gradekit_feedback"
+c.GenerateFeedback.HTMLExporter.template_file = "page.html.j2"
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [
+    feedback.TEMPLATES,
+    feedback.NBGRADER_TEMPLATES,
 ]
 
 # Canvas "Download Submissions" zip (`nbgrader zip_collect w1s3`): see

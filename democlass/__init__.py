@@ -105,9 +105,10 @@ def marks() -> dict[str, dict[str, tuple[float, str]]]:
     }
 
 
-def hand_in(course_dir: Path, students: dict[str, str]) -> None:
+def hand_in(course_dir: Path, students: dict[str, str], lean: frozenset[str] = frozenset()) -> None:
     """Hand in, under submitted/, the named variant for each student, with their written
-    answers if they give any."""
+    answers if they give any; a `lean` student hands in only the notebooks their variant
+    changes (the others would be the model answers again)."""
     release = course_dir / "release" / ASSIGNMENT
     answers = submissions.model_answers(course_dir / "source" / ASSIGNMENT)
     notebook_of = {
@@ -122,6 +123,15 @@ def hand_in(course_dir: Path, students: dict[str, str]) -> None:
         for cell, (text, _, _) in WRITTEN.get(student, {}).items():
             filled[notebook_of[cell]][cell] = text
         submissions.write_submission(release, folder, filled)
+        if student in lean:
+            for notebook in set(answers) - set(changed_notebooks(variant, answers)):
+                (folder / notebook).unlink()
         if variant.damage:
             variant.damage(folder)
         submissions.write_timestamp(folder, SUBMITTED_AT)
+
+
+def changed_notebooks(variant, answers: dict[str, dict[str, str]]) -> list[str]:
+    """The notebooks in which the variant's answers differ from the model answers."""
+    filled = submissions.apply_changes(answers, variant.changes)
+    return sorted(nb for nb in answers if filled[nb] != answers[nb])

@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import course
+from . import course, late
 from .review import budgets_exceeded, code_to_review
 
 _API = None  # the worker process's NbGraderAPI
@@ -121,11 +121,16 @@ def files_digest(*tops: Path) -> str:
 
 
 def fingerprint(course_dir: Path, assignment: str, student: str) -> str:
-    """A hash of every file the student handed in and of the assignment's source (its
-    checks): it changes when the submission or the grading does."""
-    return files_digest(
+    """A hash of every file the student handed in, of the assignment's source (its checks)
+    and of the student's extension, if any: it changes when the submission or the grading
+    does."""
+    stamp = files_digest(
         course_dir / "submitted" / student / assignment, course_dir / "source" / assignment
     )
+    extension = late.read_extensions(course_dir / late.EXTENSIONS).get((assignment, student))
+    if extension is None:
+        return stamp
+    return hashlib.sha256(f"{stamp} due {extension['due']}".encode()).hexdigest()
 
 
 def marker_path(course_dir: Path, assignment: str, student: str) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
-from . import autograde, course, demo, kernel, similarity
+from . import autograde, course, demo, kernel, late, similarity
 from .exporters import EXPORTERS
 from .report import write_report
 
@@ -101,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="output folder (default: reports/similarity/<assignment>)",
     )
+    extend = commands.add_parser(
+        "extend",
+        help="give a student a due date of their own for an assignment, with a reason "
+        "(late penalties count from it); without a student, list the extensions",
+    )
+    extend.add_argument("assignment")
+    extend.add_argument("student", nargs="?")
+    extend.add_argument("--until", help='the new due date, e.g. "2026-12-06 23:59 +01:00"')
+    extend.add_argument("--reason", default="", help="why (kept beside the date)")
+    extend.add_argument("--remove", action="store_true", help="withdraw the extension")
+    extend.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     return parser
 
 
@@ -141,6 +152,10 @@ def main(argv: list[str] | None = None) -> None:
         print(autograde.summary(outcomes, time.monotonic() - start))
         if any(o.error for o in outcomes):
             raise SystemExit(1)
+    elif args.command == "extend":
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        print(extend(args))
     elif args.command == "report":
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -190,3 +205,32 @@ def parse_shard(text: str) -> tuple[int, int]:
 def export_args(target: str, to: str) -> list[str]:
     """The nbgrader command line that runs one of the kit's exporters."""
     return ["export", f"--exporter=gradekit.exporters.{EXPORTERS[target].__name__}", "--to", to]
+
+
+def extend(args: argparse.Namespace) -> str:
+    """Grant, withdraw or list extensions; what now holds."""
+    path = args.course / late.EXTENSIONS
+    try:
+        if args.student:
+            if bool(args.until) == args.remove:
+                raise SystemExit("gradekit extend: give either --until DATE or --remove")
+            known = course.student_ids(args.course)
+            if args.student not in known:
+                raise SystemExit(f"{args.course}: no student {args.student!r} in the gradebook")
+            until = None if args.remove else args.until
+            extensions = late.grant_extension(
+                args.course, args.assignment, args.student, until, args.reason
+            )
+        else:
+            extensions = late.read_extensions(path)
+    except ValueError as error:
+        raise SystemExit(f"{path}: {error}") from None
+    lines = [
+        f"{student}: due {row['due']:%Y-%m-%d %H:%M} UTC ({row['reason'] or 'no reason given'})"
+        for (assignment, student), row in sorted(extensions.items())
+        if assignment == args.assignment
+    ]
+    lines = lines or [f"No extensions for {args.assignment}."]
+    if args.student:
+        lines.append(f"Saved in {path}; `gradekit autograde {args.assignment}` regrades them.")
+    return "\n".join(lines)

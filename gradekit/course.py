@@ -94,6 +94,12 @@ def gradebook(course_dir: Path, db_url: str | None = None) -> Gradebook:
     return Gradebook(db_url or configured, course_id)
 
 
+def student_ids(course_dir: Path) -> set[str]:
+    """The ids of the students in the course's gradebook."""
+    with gradebook(course_dir) as gb:
+        return {student.id for student in gb.students}
+
+
 def cell_scores(
     course_dir: Path, assignment: str, db_url: str | None = None
 ) -> dict[str, dict[str, float]]:

@@ -1,14 +1,20 @@
 """Feedback that tells students which checks failed and why, without the hidden checks' code.
 
 nbgrader's own feedback shows the full source of hidden tests (nbgrader issues #917, #1363)
-and tracebacks that quote it; this preprocessor runs in `nbgrader generate_feedback`. Code
+and tracebacks that quote it; `HideHiddenTests` runs in `nbgrader generate_feedback`. Code
 in the kernel can also read the hidden checks as they run (IPython's input history, the
-call stack): an output that quotes them is hidden too.
+call stack): an output that quotes them is hidden too. `SummariseChecks` lists every check
+at the top of the page (nbgrader's own list calls each one "Test cell"), and `RenderMath`
+turns formulas into MathML, so the page shows them without MathJax from the internet; the
+page's template is `templates/gradekit_feedback` (set in nbgrader_config.py).
 """
 
 import json
 import re
+from pathlib import Path
 
+import nbgrader
+from latex2mathml.converter import convert
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
@@ -74,3 +80,89 @@ def as_text(value) -> str:
     if isinstance(value, list):
         return "\n".join(as_text(item) for item in value)
     return json.dumps(value)
+
+
+# Where the page's templates are: the kit's, and nbgrader's feedback page it extends
+# (c.HTMLExporter.extra_template_basedirs).
+TEMPLATES = str(Path(__file__).with_name("templates"))
+NBGRADER_TEMPLATES = str(
+    Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+)
+HEADING = re.compile(r"#{1,3} +(.+)")
+COMMENT = re.compile(r"# ?(.*)")
+
+
+class SummariseChecks(NbGraderPreprocessor):
+    """The notebook's checks for the page's summary (`resources["checks"]`): each by its
+    exercise (the heading above it) and what it checks (its opening comment), failed ones
+    first, with the first line of their message."""
+
+    display_data_priority = List(Unicode()).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        checks, exercise = [], ""
+        for cell in nb.cells:
+            grading = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "markdown" and not grading:
+                heading = HEADING.match(cell.source)
+                exercise = heading.group(1).replace("`", "") if heading else exercise
+            elif cell.cell_type == "code" and grading.get("grade") and not grading.get("solution"):
+                score, points = grading.get("score") or 0, grading.get("points") or 0
+                checks.append(
+                    {
+                        "id": grading["grade_id"],
+                        "exercise": exercise,
+                        "what": opening_comment(cell.source) or grading["grade_id"],
+                        "score": score,
+                        "points": points,
+                        "passed": score >= points,
+                        "message": error_message(cell),
+                    }
+                )
+        resources["checks"] = sorted(checks, key=lambda check: check["passed"])
+        return nb, resources
+
+
+def opening_comment(source: str) -> str:
+    """The comment lines a cell opens with, joined."""
+    lines = []
+    for line in source.splitlines():
+        comment = COMMENT.fullmatch(line.strip())
+        if not comment or line.strip().startswith("###") or line.strip() == HIDDEN_NOTE:
+            break
+        lines.append(comment.group(1))
+    return " ".join(lines)
+
+
+def error_message(cell: NotebookNode) -> str:
+    """The first line of the error a check cell ended with ("" if none), at most 300 characters."""
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            message = (output.get("evalue") or output.get("ename") or "").strip()
+            first = message.splitlines()[0] if message else ""
+            return first if len(first) <= 300 else first[:299] + "…"
+    return ""
+
+
+MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$([^$\n]+?)\$", re.DOTALL)
+
+
+class RenderMath(NbGraderPreprocessor):
+    """Formulas in markdown cells (`$...$`, `$$...$$`) as MathML, which browsers draw
+    themselves: the page needs no MathJax and nothing from the internet."""
+
+    display_data_priority = List(Unicode()).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown":
+            cell.source = MATH.sub(as_mathml, cell.source)
+        return cell, resources
+
+
+def as_mathml(match: re.Match) -> str:
+    """One formula as MathML; left as written if it is not LaTeX the converter reads."""
+    block, inline = match.groups()
+    try:
+        return convert((block or inline).strip(), display="block" if block else "inline")
+    except Exception:  # a student's own text: whatever it holds, the page is still made
+        return match.group(0)

@@ -20,8 +20,8 @@ from democlass.variants import BUGGY, CORRECT
 from gradekit import autograde, cluster, course
 
 DASK = str(Path(sys.executable).with_name("dask"))
-# 30 students: correct and buggy styles, one that hangs, one that kills its kernel.
-NAMES = sorted(v.name for v in CORRECT + BUGGY)[::3][:28] + ["hang-forever", "kernel-exit"]
+# 14 students: correct and buggy styles, one that hangs, one that kills its kernel.
+NAMES = sorted(v.name for v in CORRECT + BUGGY)[::13][:12] + ["hang-forever", "kernel-exit"]
 CLASS = {f"st{i:02d}": name for i, name in enumerate(NAMES)}
 
 

@@ -290,3 +290,44 @@ def test_class_report_shows_its_figures_in_a_browser(browser, demo_run):
     assert sorted(figures) == ["checks-figure", "scores-figure"]
     assert browser.title == f"Class report: {ASSIGNMENT}"
     assert "Most frequent mistakes" in browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_feedback_lists_every_check_failed_first_and_draws_formulas_offline(browser, demo_run):
+    """What a student reads: each check by its exercise and what it checks, the failed ones
+    first with their message, and the lecture's formulas drawn (MathML, no MathJax: the
+    browser here has no internet)."""
+    folder = demo_run[2]
+    notebook = "part1_logistic_regression"
+    page = folder / "feedback" / "dupont" / ASSIGNMENT / f"{notebook}.html"
+    browser.get(page.as_uri())
+    rows = wait(
+        browser,
+        lambda d: js(
+            d,
+            "return [...document.querySelectorAll('#checks tbody tr')]"
+            ".map(r => [r.className, ...[...r.cells].map(c => c.innerText)])",
+        ),
+        30,
+        "the summary of checks",
+    )
+    with course.gradebook(folder) as gb:
+        cells = gb.find_notebook(notebook, ASSIGNMENT).grade_cells
+        checks = {c.name for c in cells if c.cell_type == "code"}
+    assert len(rows) == len(checks)
+    kinds = [row[0] for row in rows]
+    assert "failed" in kinds and kinds == sorted(kinds)  # "failed" sorts before "passed"
+    for kind, exercise, what, score, result in rows:
+        assert exercise and what.split(":")[0] in ("Check", "Hidden check"), (exercise, what)
+        assert result.startswith(kind) and "BEGIN HIDDEN" not in what + result
+        got, points = map(float, score.split(" / "))
+        assert (got >= points) == (kind == "passed"), (score, kind)
+    assert any(": " in row[4] for row in rows if row[0] == "failed")  # the message, in a line
+    drawn = js(
+        browser,
+        "return [...document.querySelectorAll('math')]"
+        ".filter(m => m.getBoundingClientRect().height > 5).length",
+    )
+    assert drawn >= 5
+    text = browser.find_element(By.TAG_NAME, "body").text
+    assert "$$" not in text and "\\frac" not in text
+    assert js(browser, "return [...document.scripts].filter(s => s.src).length") == 0

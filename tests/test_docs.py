@@ -152,12 +152,35 @@ def every_configurable() -> dict[str, set[str]]:
     return options
 
 
+# c.Class.option, or c.Parent.Class.option (the option for Class inside Parent only)
+CONFIG_LINE = r"\bc\.(?:[A-Z]\w+\.)?([A-Z]\w+)\.(\w+)"
+
+
 def test_every_option_shown_exists():
     options = every_configurable()
     shown = set()
     for path in [*READ, REPO / "nbgrader_config.py"]:
-        for cls, name in re.findall(r"\bc\.([A-Z]\w+)\.(\w+)", path.read_text(encoding="utf-8")):
+        for cls, name in re.findall(CONFIG_LINE, path.read_text(encoding="utf-8")):
             shown.add((cls, name))
             where = path.relative_to(REPO)
             assert name in options.get(cls, ()), f"{where}: no option c.{cls}.{name}"
     assert len(shown) > 30
+
+
+def test_every_due_date_shown_means_what_it_says():
+    """nbgrader reads each due date the pages show as the kit does (offset or zone kept)."""
+    from nbgrader.utils import parse_utc
+
+    from gradekit.late import parse_due
+
+    shown = [
+        found
+        for path in [*READ, REPO / "nbgrader_config.py"]
+        for found in re.findall(r'--(duedate|until) "([^"\n]+)"', path.read_text(encoding="utf-8"))
+    ]
+    assert len(shown) >= 3
+    for option, value in shown:
+        assert parse_due(value).tzinfo is None
+        if option == "until":
+            continue  # `gradekit extend` reads an offset after a space; nbgrader would not
+        assert parse_utc(value) == parse_due(value), value
