@@ -24,12 +24,17 @@ HIDDEN_NOTE = "# (hidden checks: their code is not shown)"
 QUOTE_NOTE = "(output not shown: it quotes the hidden checks)\n"
 
 
-class HideHiddenTests(NbGraderPreprocessor):
+class FeedbackPreprocessor(NbGraderPreprocessor):
+    """A preprocessor of `nbgrader generate_feedback`."""
+
+    display_data_priority = List(
+        Unicode(), help="Set by nbconvert for every preprocessor of its exporter; unused."
+    ).tag(config=True)
+
+
+class HideHiddenTests(FeedbackPreprocessor):
     """Remove hidden test code from grade cells, tracebacks that would quote it, and any
     output that quotes it."""
-
-    # nbconvert configures this for every preprocessor of the exporter; accepted, unused
-    display_data_priority = List(Unicode()).tag(config=True)
 
     def preprocess(self, nb, resources):
         self.hidden = hidden_lines(nb)
@@ -92,12 +97,10 @@ HEADING = re.compile(r"#{1,3} +(.+)")
 COMMENT = re.compile(r"# ?(.*)")
 
 
-class SummariseChecks(NbGraderPreprocessor):
+class SummariseChecks(FeedbackPreprocessor):
     """The notebook's checks for the page's summary (`resources["checks"]`): each by its
     exercise (the heading above it) and what it checks (its opening comment), failed ones
     first, with the first line of their message."""
-
-    display_data_priority = List(Unicode()).tag(config=True)
 
     def preprocess(self, nb, resources):
         checks, exercise = [], ""
@@ -147,11 +150,9 @@ def error_message(cell: NotebookNode) -> str:
 MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$([^$\n]+?)\$", re.DOTALL)
 
 
-class RenderMath(NbGraderPreprocessor):
+class RenderMath(FeedbackPreprocessor):
     """Formulas in markdown cells (`$...$`, `$$...$$`) as MathML, which browsers draw
     themselves: the page needs no MathJax and nothing from the internet."""
-
-    display_data_priority = List(Unicode()).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "markdown":
