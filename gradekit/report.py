@@ -3,8 +3,8 @@
 Everything comes from the gradebook, the autograded notebooks and the code handed in: the
 score distribution, the pass rate of every check, the most frequent diagnoses (the "likely
 mistake" the checks name), written answers still to grade, code flagged for review by hand,
-late work, the students with nothing handed in, and the pairs whose code is alike (with
-their side-by-side pages beside the report). Figures are drawn with matplotlib and embedded
+late work and extensions, the students with nothing handed in, and the pairs whose code is
+alike (with their side-by-side pages beside the report). Figures are drawn with matplotlib and embedded
 in the page: one file, nothing to fetch to view it. The same gradebook gives a byte-identical
 page.
 """
@@ -23,6 +23,7 @@ from nbgrader.api import MissingEntry
 
 from . import course, similarity
 from .checks import LIKELY
+from .late import EXTENSIONS, read_extensions
 from .pages import page, table
 
 DIAGNOSIS = re.compile(re.escape(LIKELY) + r"([^;\n]+)")
@@ -49,6 +50,7 @@ class ClassResults:
     diagnoses: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     flagged: dict[str, list[str]] = field(default_factory=dict)  # student: flagged checks
     late: dict[str, float] = field(default_factory=dict)  # student: penalty
+    extensions: dict[str, dict] = field(default_factory=dict)  # student: their due, reason
     similar: similarity.Comparison | None = None  # the class's code compared
 
 
@@ -96,6 +98,11 @@ def read_results(course_dir: Path, assignment: str, db_url: str | None = None) -
         for mistake in mistakes_named(Path(course_dir), assignment, student):
             results.diagnoses[mistake_kind(mistake)].add(student)
     results.similar = similarity.compare(course_dir, assignment)
+    results.extensions = {
+        student: row
+        for (name, student), row in read_extensions(Path(course_dir) / EXTENSIONS).items()
+        if name == assignment
+    }
     return results
 
 
@@ -194,6 +201,10 @@ def render(results: ClassResults) -> str:
     ]
     flagged = [[s, ", ".join(checks)] for s, checks in sorted(results.flagged.items())]
     late = [[s, f"{p:g}"] for s, p in sorted(results.late.items())]
+    extended = [
+        [s, f"{row['due']:%Y-%m-%d %H:%M} UTC", row["reason"]]
+        for s, row in sorted(results.extensions.items())
+    ]
     scores = [[s, f"{t:g}"] for s, t in sorted(results.totals.items(), key=lambda x: (x[1], x[0]))]
     parts = [
         f"<h1>Class report: {html.escape(results.assignment)}</h1>",
@@ -225,6 +236,9 @@ def render(results: ClassResults) -> str:
         table("flagged", ["student", "flagged checks"], flagged) if flagged else "<p>None.</p>",
         "<h2>Late</h2>",
         table("late", ["student", "penalty"], late) if late else "<p>None.</p>",
+        "<p>Extensions (<code>gradekit extend</code>): the late penalty counts from these due "
+        "dates.</p>",
+        table("extensions", ["student", "due", "reason"], extended) if extended else "<p>None.</p>",
         "<h2>Nothing handed in</h2>",
         "<p>" + html.escape(", ".join(sorted(results.missing)) or "Everyone handed in.") + "</p>",
         "<h2>Every score</h2>",

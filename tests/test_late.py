@@ -5,7 +5,7 @@ import csv
 import subprocess
 
 import pytest
-from conftest import ASSIGNMENT, GRADEKIT, make_course
+from conftest import ASSIGNMENT, GRADEKIT, Tables, make_course
 
 import democlass
 from gradekit import course
@@ -70,7 +70,17 @@ def test_extensions_are_listed_with_their_reasons(extended):
     assert "no-ext" not in listed
 
 
-def test_a_withdrawn_extension_regrades_that_student_alone(extended, tmp_path):
+def test_the_class_report_lists_extensions_and_penalties(extended):
+    gradekit(extended, "report", ASSIGNMENT)
+    tables = Tables((extended / "reports" / f"{ASSIGNMENT}.html").read_text("utf-8")).tables
+    assert tables["extensions"] == [
+        ["ext-full", "2026-09-15 09:00 UTC", "illness"],
+        ["ext-part", "2026-09-13 09:00 UTC", "illness"],
+    ]
+    assert tables["late"] == [["ext-part", "5"], ["no-ext", "10"]]
+
+
+def test_a_withdrawn_extension_regrades_that_student_alone(extended):
     gradekit(extended, "extend", ASSIGNMENT, "ext-full", "--remove")
     output = gradekit(extended, "autograde", ASSIGNMENT).stdout
     assert f"Graded 1 of {len(STUDENTS)} " in output, output
