@@ -124,14 +124,13 @@ def hand_in(course_dir: Path, students: dict[str, str], lean: frozenset[str] = f
             filled[notebook_of[cell]][cell] = text
         submissions.write_submission(release, folder, filled)
         if student in lean:
-            for notebook in set(answers) - set(changed_notebooks(variant, answers)):
+            for notebook in set(answers) - set(changed_notebooks(filled, answers)):
                 (folder / notebook).unlink()
         if variant.damage:
             variant.damage(folder)
         submissions.write_timestamp(folder, SUBMITTED_AT)
 
 
-def changed_notebooks(variant, answers: dict[str, dict[str, str]]) -> list[str]:
-    """The notebooks in which the variant's answers differ from the model answers."""
-    filled = submissions.apply_changes(answers, variant.changes)
+def changed_notebooks(filled: dict, answers: dict[str, dict[str, str]]) -> list[str]:
+    """The notebooks in which the answers handed in differ from the model answers."""
     return sorted(nb for nb in answers if filled[nb] != answers[nb])

@@ -127,7 +127,7 @@ def fingerprint(course_dir: Path, assignment: str, student: str) -> str:
     stamp = files_digest(
         course_dir / "submitted" / student / assignment, course_dir / "source" / assignment
     )
-    extension = late.read_extensions(course_dir / late.EXTENSIONS).get((assignment, student))
+    extension = late.extensions_of(course_dir, assignment).get(student)
     if extension is None:
         return stamp
     return hashlib.sha256(f"{stamp} due {extension['due']}".encode()).hexdigest()

@@ -214,21 +214,16 @@ def extend(args: argparse.Namespace) -> str:
         if args.student:
             if bool(args.until) == args.remove:
                 raise SystemExit("gradekit extend: give either --until DATE or --remove")
-            known = course.student_ids(args.course)
-            if args.student not in known:
+            if args.student not in course.student_ids(args.course):
                 raise SystemExit(f"{args.course}: no student {args.student!r} in the gradebook")
             until = None if args.remove else args.until
-            extensions = late.grant_extension(
-                args.course, args.assignment, args.student, until, args.reason
-            )
-        else:
-            extensions = late.read_extensions(path)
+            late.grant_extension(args.course, args.assignment, args.student, until, args.reason)
+        extensions = late.extensions_of(args.course, args.assignment)
     except ValueError as error:
         raise SystemExit(f"{path}: {error}") from None
     lines = [
         f"{student}: due {row['due']:%Y-%m-%d %H:%M} UTC ({row['reason'] or 'no reason given'})"
-        for (assignment, student), row in sorted(extensions.items())
-        if assignment == args.assignment
+        for student, row in sorted(extensions.items())
     ]
     lines = lines or [f"No extensions for {args.assignment}."]
     if args.student:

@@ -22,7 +22,7 @@ from dateutil.parser import parse
 from nbgrader.api import Gradebook
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Unicode
+from traitlets import Float
 
 EXTENSIONS = "extensions.csv"  # in the course folder
 COLUMNS = ["assignment", "student", "due", "reason", "granted"]
@@ -44,15 +44,12 @@ class PercentPerDay(LateSubmissionPlugin):
 
 class GrantExtensions(NbGraderPreprocessor):
     """Set the student's extension in the gradebook from the course's extensions file (none
-    if the file has none), so that the late penalty counts from their own due date."""
-
-    file = Unicode(
-        EXTENSIONS, help="The extensions file, relative to the course folder (gradekit extend)."
-    ).tag(config=True)
+    if the file has none), so that the late penalty counts from their own due date. (nbgrader
+    grades in the course folder.)"""
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        due = read_extensions(Path(self.file)).get((info["assignment"], info["student"]))
+        due = extensions_of(Path.cwd(), info["assignment"]).get(info["student"])
         with Gradebook(info["db_url"]) as gradebook:
             submission = gradebook.find_submission(info["assignment"], info["student"])
             base = submission.assignment.duedate
@@ -76,11 +73,17 @@ def read_extensions(path: Path) -> dict[tuple[str, str], dict]:
     return extensions
 
 
+def extensions_of(course_dir: Path, assignment: str) -> dict[str, dict]:
+    """The assignment's extensions in the course's file, by student."""
+    extensions = read_extensions(Path(course_dir) / EXTENSIONS)
+    return {student: row for (name, student), row in extensions.items() if name == assignment}
+
+
 def grant_extension(
     course_dir: Path, assignment: str, student: str, until: str | None, reason: str = ""
-) -> dict[tuple[str, str], dict]:
+) -> None:
     """Record (or, with `until` None, withdraw) a student's own due date in the course's
-    extensions file; every extension then recorded."""
+    extensions file."""
     path = Path(course_dir) / EXTENSIONS
     extensions = read_extensions(path)
     if until is None:
@@ -98,7 +101,6 @@ def grant_extension(
         for (name, who), row in sorted(extensions.items()):
             due = f"{row['due']:%Y-%m-%d %H:%M:%S} UTC"
             writer.writerow([name, who, due, row["reason"], row["granted"]])
-    return read_extensions(path)
 
 
 def parse_due(text: str) -> datetime:

@@ -4,9 +4,9 @@ Everything comes from the gradebook, the autograded notebooks and the code hande
 score distribution, the pass rate of every check, the most frequent diagnoses (the "likely
 mistake" the checks name), written answers still to grade, code flagged for review by hand,
 late work and extensions, the students with nothing handed in, and the pairs whose code is
-alike (with their side-by-side pages beside the report). Figures are drawn with matplotlib and embedded
-in the page: one file, nothing to fetch to view it. The same gradebook gives a byte-identical
-page.
+alike (with their side-by-side pages beside the report). Figures are drawn with matplotlib
+and embedded in the page: one file, nothing to fetch to view it. The same gradebook gives a
+byte-identical page.
 """
 
 import base64
@@ -23,7 +23,7 @@ from nbgrader.api import MissingEntry
 
 from . import course, similarity
 from .checks import LIKELY
-from .late import EXTENSIONS, read_extensions
+from .late import extensions_of
 from .pages import page, table
 
 DIAGNOSIS = re.compile(re.escape(LIKELY) + r"([^;\n]+)")
@@ -98,11 +98,7 @@ def read_results(course_dir: Path, assignment: str, db_url: str | None = None) -
         for mistake in mistakes_named(Path(course_dir), assignment, student):
             results.diagnoses[mistake_kind(mistake)].add(student)
     results.similar = similarity.compare(course_dir, assignment)
-    results.extensions = {
-        student: row
-        for (name, student), row in read_extensions(Path(course_dir) / EXTENSIONS).items()
-        if name == assignment
-    }
+    results.extensions = extensions_of(course_dir, assignment)
     return results
 
 

@@ -58,6 +58,22 @@ def quoted(lines: set[str], text: str) -> list[str]:
     return [line for line in lines if line in text]
 
 
+def run_gradekit(
+    folder: Path, command: str, *args: str, env=None, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run `gradekit <command>` on a course folder as a teacher's shell would (this
+    environment, the venv not activated); it must succeed unless `check` is False."""
+    run = subprocess.run(
+        [GRADEKIT, command, "--course", str(folder), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert not check or run.returncode == 0, run.stdout + run.stderr
+    return run
+
+
 def warning_lines(output: str) -> list[str]:
     """The lines of a command's output that a dependency's or Python's warning printed."""
     return [line for line in output.splitlines() if re.search(r"warning", line, re.IGNORECASE)]

@@ -1,11 +1,11 @@
-"""The README's main job, `gradekit demo`: the whole instructor pipeline on the bundled demo class, and what
-an instructor then sees of it in the formgrader (a real server, headless Chromium)."""
+"""The README's main job, `gradekit demo`: the whole instructor pipeline on the bundled demo
+class, and what an instructor then sees of it in the formgrader (a real server, headless
+Chromium)."""
 
 import csv
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from conftest import (
     ASSIGNMENT,
-    GRADEKIT,
     REPO,
     SERVER_TIMEOUT,
     Tables,
@@ -21,6 +20,7 @@ from conftest import (
     html_text,
     js,
     quoted,
+    run_gradekit,
     running_lab,
     secret_lines,
     wait,
@@ -48,10 +48,7 @@ def demo_run(tmp_path_factory):
     (course / "gradebook.db").write_bytes(b"the course's own gradebook")
     before = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
     folder = course / ".gradekit" / "demo"
-    demo_command = [GRADEKIT, "demo", "--course", str(course), "--into", str(folder)]
-    ran = subprocess.run(demo_command, capture_output=True, text=True, timeout=600)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    return course, before, folder, ran
+    return course, before, folder, run_gradekit(course, "demo", "--into", str(folder))
 
 
 def test_demo_prints_its_steps_and_no_warning(demo_run):

@@ -31,6 +31,15 @@ def fences(language: str) -> list[tuple[str, str]]:
     return found
 
 
+def reference_pages():
+    """The documentation's generator of its reference pages (docs/_ext)."""
+    if str(REPO / "docs" / "_ext") not in sys.path:
+        sys.path.insert(0, str(REPO / "docs" / "_ext"))
+    import gradekit_reference
+
+    return gradekit_reference
+
+
 def commands(tool: str) -> list[tuple[str, list[str]]]:
     """Every `tool ...` command shown, in inline code or a shell block: (file, arguments)."""
     shown = []
@@ -88,7 +97,7 @@ def test_every_gradekit_command_shown_is_accepted():
     shown = commands("gradekit")
     assert len(shown) > 15
     parser = build_parser()
-    names = parser._subparsers._group_actions[0].choices
+    names = reference_pages().subcommands(parser)
     for where, args in shown:
         args = [a.strip("[]") for a in args if a != "..."]  # [--option value]: optional
         if len(args) == 1 and args[0] in names:
@@ -140,10 +149,7 @@ def every_configurable() -> dict[str, set[str]]:
     import nbgrader.apps  # noqa: F401
     from traitlets import HasTraits
 
-    sys.path.insert(0, str(REPO / "docs" / "_ext"))
-    from gradekit_reference import configurables
-
-    configurables()  # imports every module of the kit
+    reference_pages().configurables()  # imports every module of the kit
     options, todo = {}, [HasTraits]
     while todo:
         cls = todo.pop()

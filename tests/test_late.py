@@ -2,10 +2,9 @@
 gradebook and the exports; withdrawing it regrades that student alone; bad input is named."""
 
 import csv
-import subprocess
 
 import pytest
-from conftest import ASSIGNMENT, GRADEKIT, Tables, make_course
+from conftest import ASSIGNMENT, Tables, make_course, run_gradekit
 
 import democlass
 from gradekit import course
@@ -18,14 +17,6 @@ EXTENDED = {  # student: their own due date, and the penalty (of 50 points) it l
     "ext-part": ("2026-09-13 12:00 +03:00", 5.0),  # 09:00 UTC: one day late, 10%
 }
 STUDENTS = [*EXTENDED, "no-ext"]
-
-
-def gradekit(folder, *args, check=True):
-    result = subprocess.run(
-        [GRADEKIT, *args, "--course", str(folder)], capture_output=True, text=True, timeout=300
-    )
-    assert not check or result.returncode == 0, result.stdout + result.stderr
-    return result
 
 
 def penalties(folder) -> dict[str, float]:
@@ -46,8 +37,8 @@ def extended(tmp_path_factory):
     for student in STUDENTS:
         course.nbgrader(folder, "db", "student", "add", student)
     for student, (until, _) in EXTENDED.items():
-        gradekit(folder, "extend", ASSIGNMENT, student, "--until", until, "--reason", "illness")
-    gradekit(folder, "autograde", ASSIGNMENT)
+        run_gradekit(folder, "extend", ASSIGNMENT, student, "--until", until, "--reason", "illness")
+    run_gradekit(folder, "autograde", ASSIGNMENT)
     return folder
 
 
@@ -57,21 +48,21 @@ def test_an_extension_moves_that_students_penalty_only(extended):
 
 
 def test_the_exports_subtract_the_penalty_each_student_has(extended):
-    gradekit(extended, "export", "csv", "--to", str(extended / "grades.csv"))
+    run_gradekit(extended, "export", "csv", "--to", str(extended / "grades.csv"))
     with open(extended / "grades.csv", newline="", encoding="utf-8") as handle:
         scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
     assert scores == {"ext-full": 50.0, "ext-part": 45.0, "no-ext": 40.0}
 
 
 def test_extensions_are_listed_with_their_reasons(extended):
-    listed = gradekit(extended, "extend", ASSIGNMENT).stdout
+    listed = run_gradekit(extended, "extend", ASSIGNMENT).stdout
     assert "ext-full: due 2026-09-15 09:00 UTC (illness)" in listed
     assert "ext-part: due 2026-09-13 09:00 UTC (illness)" in listed
     assert "no-ext" not in listed
 
 
 def test_the_class_report_lists_extensions_and_penalties(extended):
-    gradekit(extended, "report", ASSIGNMENT)
+    run_gradekit(extended, "report", ASSIGNMENT)
     tables = Tables((extended / "reports" / f"{ASSIGNMENT}.html").read_text("utf-8")).tables
     assert tables["extensions"] == [
         ["ext-full", "2026-09-15 09:00 UTC", "illness"],
@@ -81,8 +72,8 @@ def test_the_class_report_lists_extensions_and_penalties(extended):
 
 
 def test_a_withdrawn_extension_regrades_that_student_alone(extended):
-    gradekit(extended, "extend", ASSIGNMENT, "ext-full", "--remove")
-    output = gradekit(extended, "autograde", ASSIGNMENT).stdout
+    run_gradekit(extended, "extend", ASSIGNMENT, "ext-full", "--remove")
+    output = run_gradekit(extended, "autograde", ASSIGNMENT).stdout
     assert f"Graded 1 of {len(STUDENTS)} " in output, output
     assert penalties(extended) == {"ext-full": 10.0, "ext-part": 5.0, "no-ext": 10.0}
 
@@ -100,6 +91,6 @@ def test_a_withdrawn_extension_regrades_that_student_alone(extended):
 )
 def test_bad_extensions_are_refused_and_named(extended, args, says):
     before = (extended / "extensions.csv").read_bytes()
-    result = gradekit(extended, "extend", ASSIGNMENT, *args, check=False)
+    result = run_gradekit(extended, "extend", ASSIGNMENT, *args, check=False)
     assert result.returncode != 0 and says in result.stderr, result.stderr
     assert (extended / "extensions.csv").read_bytes() == before

@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, GRADEKIT, expected_points, make_course, warning_lines
+from conftest import (
+    ASSIGNMENT,
+    GRADEKIT,
+    expected_points,
+    make_course,
+    run_gradekit,
+    warning_lines,
+)
 
 import democlass
 from gradekit import autograde, course
@@ -35,13 +42,9 @@ def autograde_command(folder: Path, *options: str) -> list[str]:
 
 
 def run_autograde(folder: Path, *options: str) -> str:
-    """Run `gradekit autograde` to the end, as a teacher's shell would (the environment as it
-    is, the venv not activated); what it printed, stdout then stderr."""
-    result = subprocess.run(
-        autograde_command(folder, *options), capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout + result.stderr
+    """Run `gradekit autograde` to the end; what it printed, stdout then stderr."""
+    run = run_gradekit(folder, "autograde", ASSIGNMENT, *options)
+    return run.stdout + run.stderr
 
 
 def graded_files(folder: Path) -> dict[str, dict[str, int]]:

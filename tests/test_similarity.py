@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, GRADEKIT, REPO, Tables, html_text, js, wait
+from conftest import ASSIGNMENT, REPO, Tables, html_text, js, run_gradekit, wait
 from selenium.webdriver.common.by import By
 
 from democlass import copies
@@ -94,14 +94,7 @@ def method(answers: dict, name: str = "backward") -> str:
 
 def cli(course: Path, *args: str, seed: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": seed}
-    run = subprocess.run(
-        [GRADEKIT, "similarity", ASSIGNMENT, "--course", str(course), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert run.returncode == 0, run.stderr
-    return run
+    return run_gradekit(course, "similarity", ASSIGNMENT, *args, env=env)
 
 
 def copied_pairs() -> set[frozenset]:

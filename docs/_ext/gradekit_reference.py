@@ -15,12 +15,11 @@ import gradekit
 from gradekit.cli import build_parser
 
 
-def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    """The parser's subcommands by name."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, tuple[str, argparse.ArgumentParser]]:
+    """The parser's subcommands by name: their one-line help and their own parser."""
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    helps = {choice.dest: choice.help for choice in action._choices_actions}
+    return {name: (helps[name], sub) for name, sub in action.choices.items()}
 
 
 def section(document, title: str, *body: nodes.Node) -> nodes.section:
@@ -34,16 +33,14 @@ def section(document, title: str, *body: nodes.Node) -> nodes.section:
 def cli_sections(document) -> list[nodes.Node]:
     """One section per `gradekit` subcommand: its purpose and its `--help`."""
     os.environ["COLUMNS"] = "90"  # argparse wraps to the terminal: the same width every build
-    parser = build_parser()
-    helps = {a.dest: a.help for a in parser._subparsers._group_actions[0]._choices_actions}
     return [
         section(
             document,
             f"gradekit {name}",
-            nodes.paragraph(text=helps[name].capitalize() + "."),
+            nodes.paragraph(text=purpose.capitalize() + "."),
             nodes.literal_block(text=sub.format_help(), language="text"),
         )
-        for name, sub in subcommands(parser).items()
+        for name, (purpose, sub) in subcommands(build_parser()).items()
     ]
 
 
