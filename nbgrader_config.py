@@ -34,6 +34,7 @@ c.IgnorePattern.pattern = r"RuntimeWarning"
 # private copy of the student's folder, under resource limits (docs/operations/sandbox.md):
 # c.GradingKernelManager.sandbox = False  # a trusted run, without the sandbox
 # c.GradingKernelManager.memory = 4 * 2**30  # also .file_size, .cpu_seconds, .processes
+# c.GradingKernelManager.warm = False  # start every kernel cold (docs/operations/sandbox.md)
 # (Names, not classes: the formgrader can then show this configuration.)
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",

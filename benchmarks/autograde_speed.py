@@ -1,14 +1,18 @@
 """How long grading a class takes: plain nbgrader, the kit's parallel autograde, bare execution.
 
-    python benchmarks/autograde_speed.py --sizes 20 100 200 --jobs 2
+    python benchmarks/autograde_speed.py --sizes 40 200 --jobs 2
 
 For each class size, one synthetic class (the correct, buggy and hostile variants of
 democlass.variants, cycled; not the intruders) is
-graded three ways, each in its own copy of the course: (a) `nbgrader autograde`, serial;
-(b) `gradekit autograde` on --jobs workers; (c) every notebook executed with nbclient, one
-after the other, as the floor. Prints a table of wall times, ratios, how many cores each
-way kept busy on average (from /proc/stat: run it on an otherwise idle machine) and peak
-memory.
+graded four ways, each in its own copy of the course: (a) `nbgrader autograde`, serial, with
+the course's config (warm kernels); (b) `gradekit autograde` on --jobs workers, warm kernels;
+(c) the same with cold kernels (`c.GradingKernelManager.warm = False`); (d) every notebook
+executed with nbclient, one after the other, as the floor. Prints a table of wall times,
+ratios, how many cores each way kept busy on average (from /proc/stat: run it on an
+otherwise idle machine), whether the three gradings gave the same points for every grade
+cell, and memory: the largest resident size of one process, and the peak of the total
+proportional set size (PSS: pages shared between processes, as a warm parent's are with
+its kernels, counted once) of the grader's processes and kernels together.
 
 With --postgres postgresql://user@host:port (a server the benchmark may create databases
 on), the same class is also graded into PostgreSQL twice: by the local pool of --jobs
@@ -18,10 +22,10 @@ workers, and on a local Dask cluster of --jobs single-threaded worker processes
 
 import argparse
 import os
-import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,7 +34,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from traitlets.config import Config
 
-from gradekit import autograde, course
+from gradekit import autograde, course, processes
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the course folder: its demo class
@@ -83,17 +87,42 @@ def bare_execution(folder: Path) -> None:
         shutil.rmtree(work.parent)
 
 
+class MemorySampler(threading.Thread):
+    """Samples, every 0.2 s, the memory of every process below this one: the largest
+    resident size of one process, and the total proportional set size (PSS)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.running = True
+        self.largest_rss = self.total_pss = 0
+
+    def run(self) -> None:
+        while self.running:
+            total = 0
+            for pid in processes.descendants(os.getpid()):
+                fields = dict(
+                    line.split(":", 1)
+                    for line in processes.read(f"/proc/{pid}/smaps_rollup").splitlines()[1:]
+                )
+                rss, pss = (int(fields.get(k, "0 kB").split()[0]) for k in ("Rss", "Pss"))
+                self.largest_rss = max(self.largest_rss, rss * 1024)
+                total += pss * 1024
+            self.total_pss = max(self.total_pss, total)
+            time.sleep(0.2)
+
+    def stop(self) -> tuple[float, float]:
+        """(largest resident size of one process, peak total PSS), in MiB."""
+        self.running = False
+        self.join()
+        return self.largest_rss / 2**20, self.total_pss / 2**20
+
+
 def busy_cpu_seconds() -> float:
     """CPU time the whole machine has spent busy since boot (Linux), in seconds."""
     with open("/proc/stat") as stat:
         ticks = [int(value) for value in stat.readline().split()[1:]]
     idle = ticks[3] + ticks[4]  # idle and waiting for I/O
     return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_memory_mb() -> float:
-    """Largest resident size reached by a finished child process so far, in MiB."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -107,47 +136,64 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for size in args.sizes:
             base = make_class(Path(scratch) / f"class{size}", size)
-            timings, cores = {}, {}
-            for mode in ("plain", "kit", "bare"):
+            timings, cores, memory, scores = {}, {}, {}, {}
+            for mode in ("plain", "kit", "cold", "bare"):
                 folder = Path(scratch) / f"class{size}-{mode}"
                 shutil.copytree(base, folder)
+                if mode == "cold":
+                    with open(folder / "nbgrader_config.py", "a") as config:
+                        config.write("\nc.GradingKernelManager.warm = False\n")
+                sampler = MemorySampler()
+                sampler.start()
                 start, busy = time.monotonic(), busy_cpu_seconds()
                 if mode == "plain":
                     course.nbgrader(
                         folder, "autograde", democlass.ASSIGNMENT, "--force", check=False
                     )
-                elif mode == "kit":
+                elif mode in ("kit", "cold"):
                     autograde.autograde_class(folder, democlass.ASSIGNMENT, jobs=args.jobs)
                 else:
                     bare_execution(folder)
                 timings[mode] = time.monotonic() - start
                 cores[mode] = (busy_cpu_seconds() - busy) / timings[mode]
+                memory[mode] = sampler.stop()
+                if mode != "bare":
+                    scores[mode] = course.cell_scores(folder, democlass.ASSIGNMENT)
                 print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
+            same = scores["plain"] == scores["kit"] == scores["cold"] and len(scores["kit"]) == size
             if args.postgres:
                 for mode in ("pool-pg", "dask"):
                     folder = Path(scratch) / f"class{size}-{mode}"
                     shutil.copytree(base, folder)
                     timings[mode] = grade_into_postgres(folder, args, f"bench_{size}_{mode[:4]}")
                     print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
-            rows.append((size, timings, cores))
-    print(f"| class | plain nbgrader | kit, {args.jobs} jobs | bare serial | plain / kit | "
-          f"kit / (bare / jobs) | cores busy: plain, kit, bare |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for size, t, busy in rows:
-        per = {mode: t[mode] / size for mode in t}
+            rows.append((size, timings, cores, memory, same))
+    modes = ("plain", "kit", "cold", "bare")
+    print(f"| class | plain nbgrader (warm) | kit warm, {args.jobs} jobs | kit cold, {args.jobs} "
+          "jobs | bare serial | kit warm / (bare / jobs) | kit cold / (bare / jobs) | cores "
+          "busy: plain, warm, cold, bare | same points |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for size, t, busy, _, same in rows:
         print(
-            f"| {size} | {t['plain']:.0f} s ({per['plain']:.2f} s each) "
-            f"| {t['kit']:.0f} s ({per['kit']:.2f} s each) | {t['bare']:.0f} s "
-            f"({per['bare']:.2f} s each) | {t['plain'] / t['kit']:.2f}x "
-            f"| {t['kit'] / (t['bare'] / args.jobs):.2f} "
-            f"| {busy['plain']:.2f}, {busy['kit']:.2f}, {busy['bare']:.2f} |"
+            f"| {size} | "
+            + " | ".join(f"{t[m]:.0f} s ({t[m] / size:.2f} s each)" for m in modes)
+            + f" | {t['kit'] / (t['bare'] / args.jobs):.2f}"
+            f" | {t['cold'] / (t['bare'] / args.jobs):.2f}"
+            f" | {', '.join(f'{busy[m]:.2f}' for m in modes)} | {'yes' if same else 'NO'} |"
         )
-    print(f"\nPeak resident memory of one process (kernel or worker): {peak_memory_mb():.0f} MiB")
+    print("\n| class | memory: largest process / total PSS | plain | kit warm | kit cold | bare |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for size, _, _, memory, _ in rows:
+        print(
+            f"| {size} | MiB | "
+            + " | ".join(f"{memory[m][0]:.0f} / {memory[m][1]:.0f}" for m in modes)
+            + " |"
+        )
     if args.postgres:
         print(f"\n| class | local pool, {args.jobs} jobs, PostgreSQL | Dask, {args.jobs} workers, "
               "PostgreSQL | Dask / pool |")  # fmt: skip
         print("| --- | --- | --- | --- |")
-        for size, t, _ in rows:
+        for size, t, *_ in rows:
             print(
                 f"| {size} | {t['pool-pg']:.0f} s ({t['pool-pg'] / size:.2f} s each) "
                 f"| {t['dask']:.0f} s ({t['dask'] / size:.2f} s each) "

@@ -153,6 +153,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x20, 0x1000, 0x400, 0x800, 0x200000
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
 MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 MOUNT_FLAGS.update(noatime=MS_NOATIME, nodiratime=MS_NODIRATIME, relatime=MS_RELATIME)
 
@@ -191,13 +192,7 @@ def _copy_main(order):
     """In the fork: new namespaces, then one more fork, so that the copy is the first
     process of its own pid namespace; that copy sets itself up and serves the check."""
     libc = ctypes.CDLL(None, use_errno=True)
-    uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS
-    isolated = libc.unshare(flags) == 0
-    if isolated:
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", f"{uid} {uid} 1")
-        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    isolated = isolate(libc)
     # libc's fork, not os.fork: no fork handler of the student's runs in the copy
     pid = libc.fork()
     if pid < 0:  # say so on the line, or the grader would wait for the copy
@@ -219,6 +214,25 @@ def _copy_main(order):
         Copy(line, order["nonce"]).serve()
     finally:
         os._exit(0)
+
+
+def isolate(libc, user=True):
+    """Move this process into new mount, pid, IPC, network and host name namespaces (its
+    next child is the first process of the new pid namespace) and, unless `user` is False
+    (a process that has the privileges already), a new user namespace with the same uid and
+    gid; False if the system refuses. The one way the kit forks a kernel in the sandbox:
+    each check's copy here, each warm kernel in `zygote`."""
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS
+    if libc.unshare(flags | (CLONE_NEWUSER if user else 0)) != 0:
+        return False
+    if not user:  # mounts made here must not reach the namespace this one was copied from
+        _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
+        return True
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    return True
 
 
 def _send(line, message):
@@ -244,7 +258,6 @@ def _private_folders(libc, work, scratch, hide):
     in the copy (an overlay on what the notebook left there), every other writable folder
     read-only, the folders to hide (the kernel's own sockets) empty, and no /proc (no other
     process of the sandbox in sight)."""
-    others = [(p, o) for p, o in _mounts() if p not in ("/proc", "/tmp", work) and "rw" in o]
     lower = os.open(work, os.O_PATH | os.O_DIRECTORY)
     _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch},mode=1777")
     upper, scratch_work = "/tmp/.copy/upper", "/tmp/.copy/work"
@@ -254,15 +267,22 @@ def _private_folders(libc, work, scratch, hide):
     _mount(libc, "overlay", work, "overlay", MS_NOSUID | MS_NODEV, options)
     os.close(lower)
     os.chdir(work)
-    for point, options in others:
-        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
-        flags |= sum(MOUNT_FLAGS[name] for name in options if name in MOUNT_FLAGS)
-        with contextlib.suppress(OSError):  # a mount below another: out of reach anyway
-            _mount(libc, "none", point, None, flags)
+    _read_only_except(libc, ("/tmp", work))
     for folder in hide:  # a socket in a read-only folder still takes connections
         if os.path.isdir(folder):
             _mount(libc, "tmpfs", folder, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4096")
     _mount(libc, "tmpfs", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4096")
+
+
+def _read_only_except(libc, writable):
+    """Remount every writable mount read-only but those named (and /proc's)."""
+    for point, options in _mounts():
+        if point in writable or point.startswith("/proc") or "rw" not in options:
+            continue
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        flags |= sum(MOUNT_FLAGS[name] for name in options if name in MOUNT_FLAGS)
+        with contextlib.suppress(OSError):  # a mount below another: out of reach anyway
+            _mount(libc, "none", point, None, flags)
 
 
 def _mounts():

@@ -23,7 +23,6 @@ import secrets
 import select
 import signal
 import socket
-import struct
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from jupyter_client.blocking import BlockingKernelClient
 
 from . import agent
 from .checks import likely
+from .processes import descendants, read, socket_peer
 
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")
 # The agent runs in a namespace of its own: nothing of the kit's is left in the notebook's.
@@ -148,12 +148,8 @@ class Bridge:
         os.chmod(self.path, 0o666)  # the kernel's own uid connects
         self.listener.listen(8)
         km.lock_folder()
-        self.root = km.provisioner.process.pid
-        # the sandbox's own processes (bubblewrap and its init) are never stopped; the
-        # kernel is the first process below them (no cell of the student's has run yet)
-        self.keep = {self.root, *children(self.root)} if self.sandboxed else set()
-        below = descendants(self.root) - self.keep
-        self.kernel = min(below) if self.sandboxed and below else self.root
+        # the sandbox's own processes (bubblewrap and its init) are never stopped
+        self.root, self.keep, self.kernel = km.sandbox_processes()
         self.dying: dict[int, int] = {}  # pid -> pidfd of copies killed, not yet ended
 
     # -- the kernel's side: forks -------------------------------------------------------
@@ -542,59 +538,6 @@ class Channel:
             chunks.append(chunk)
             size -= len(chunk)
         return b"".join(chunks)
-
-
-def socket_peer(line: socket.socket) -> tuple[int, int, int]:
-    """(pid, uid, gid) of the process at the other end of a Unix socket."""
-    raw = line.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return struct.unpack("3i", raw)
-
-
-def read(path: str) -> str:
-    """A whole file of /proc ("" if it cannot be read): unbuffered reads, which /proc
-    answers fastest."""
-    try:
-        file = os.open(path, os.O_RDONLY)
-    except OSError:
-        return ""
-    chunks = []
-    try:
-        while chunk := os.read(file, 2**16):
-            chunks.append(chunk)
-    except OSError:
-        return ""
-    finally:
-        os.close(file)
-    return b"".join(chunks).decode(errors="replace")
-
-
-def parents() -> dict[int, int]:
-    """pid -> parent pid of every living process (not the dead awaiting their parent)."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = read(f"/proc/{entry}/stat").rpartition(")")[2].split()
-            if len(fields) > 1 and fields[0] not in ("Z", "X"):
-                found[int(entry)] = int(fields[1])
-    return found
-
-
-def descendants(root: int) -> set[int]:
-    """Every process below this one."""
-    below: dict[int, list[int]] = {}
-    for pid, parent in parents().items():
-        below.setdefault(parent, []).append(pid)
-    found, todo = set(), [root]
-    while todo:
-        for child in below.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def children(root: int) -> set[int]:
-    return {pid for pid, parent in parents().items() if parent == root}
 
 
 def writable_mounts(pid: int) -> dict[str, str]:

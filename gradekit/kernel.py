@@ -25,9 +25,15 @@ Grading starts and stops a kernel for every notebook, so the manager and its cli
 (`GradingKernelClient`) skip jupyter_client's idle waits there: 0.3 s per notebook.
 """
 
+import atexit
+import contextlib
 import functools
+import json
 import os
+import select
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -38,12 +44,13 @@ from queue import Empty
 import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer, Type, default
+from traitlets import Bool, Integer, List, Type, Unicode, default
 
 import gradekit
 
-from . import launcher
+from . import agent, launcher
 from .launcher import LIMITS
+from .processes import child_of, children, descendants, parent_pid, socket_peer
 
 MAX_KERNEL_MESSAGE = 64 * 2**20
 # Variables a sandboxed kernel keeps from the grader's environment (no tokens, no passwords).
@@ -119,8 +126,19 @@ class GradingKernelManager(AsyncKernelManager):
     scratch_size = Integer(
         256 * 2**20, help="Size of a sandboxed kernel's working copy and of its /tmp, in bytes."
     ).tag(config=True)
+    warm = Bool(
+        True,
+        help="Fork each sandboxed kernel from a warm parent that has imported ipykernel and "
+        "the preload modules (False: start every kernel cold, a new Python each time).",
+    ).tag(config=True)
+    preload = List(
+        Unicode(),
+        ["numpy", "matplotlib", "matplotlib.pyplot"],
+        help="Modules the warm parent imports once for every kernel (ipykernel always).",
+    ).tag(config=True)
 
     folder: Path | None = None  # the private folder of the running kernel
+    zygote: "Zygote | None" = None  # the warm parent this kernel is forked from, if any
 
     @property
     def sandboxed(self) -> bool:
@@ -130,7 +148,13 @@ class GradingKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw):
         warn_once_if_not_sandboxed(self)
         remove_abandoned_folders()
-        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+        self.zygote = warm_parent(self) if self.sandboxed and self.warm else None
+        self.folder = Path(
+            tempfile.mkdtemp(
+                prefix=f"{FOLDER_PREFIX}{os.getpid()}-",
+                dir=self.zygote.folder if self.zygote else None,
+            )
+        )
         work = self.folder / "work"
         # Not the notebooks: the one being graded holds the hidden checks.
         shutil.copytree(kw.get("cwd") or os.getcwd(), work, symlinks=True, ignore=NOT_NOTEBOOKS)
@@ -141,9 +165,8 @@ class GradingKernelManager(AsyncKernelManager):
             (self.folder / "sockets").mkdir()
             self.ip = str(self.folder / "sockets" / "kernel")
             self.kernel_spec.interrupt_mode = "message"  # a signal would stop bubblewrap
-            (self.folder / "handed-in").mkdir()
-            shutil.copy(launcher.__file__, self.folder / "launcher.py")
-            copy_matplotlib_cache(self.folder / "matplotlib")
+            if not self.zygote:
+                self._prepare_cold_start()
         command, kw = await super()._async_pre_start_kernel(**kw)
         # Grading shows no plots: a non-interactive backend saves time on every notebook.
         kw["env"] = {**(kw.get("env") or os.environ), "MPLBACKEND": "agg"}
@@ -157,6 +180,44 @@ class GradingKernelManager(AsyncKernelManager):
                 os.chown(self.connection_file, uid, uid)
         return command, kw
 
+    def _prepare_cold_start(self) -> None:
+        (self.folder / "handed-in").mkdir()
+        shutil.copy(launcher.__file__, self.folder / "launcher.py")
+        copy_matplotlib_cache(self.folder / "matplotlib")
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        if self.zygote is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        try:
+            process = self.zygote.fork(self.folder, kw["env"], self._limits())
+        except ZygoteError as error:  # a cold start instead, and for every kernel after it
+            self.log.warning("Grading kernels start cold from now on: %s", error)
+            stop_warm_parent(str(error))
+            self.zygote = None
+            self._prepare_cold_start()
+            return await super()._async_launch_kernel(self.format_kernel_cmd(), **kw)
+        provisioner = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, None
+        provisioner.cwd = kw.get("cwd")
+        self._reconcile_connection_info(provisioner.connection_info)
+
+    def _limits(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in LIMITS}
+
+    def sandbox_processes(self) -> tuple[int, set[int], int]:
+        """The running kernel's process tree, as the host sees it: its root, the sandbox's
+        own processes in it (never stopped), and the kernel's process."""
+        root = self.provisioner.process.pid
+        if self.zygote is not None:  # the kernel, below its init
+            init = parent_pid(root)
+            return init, {init}, root
+        if not self.sandboxed:
+            return root, set(), root
+        # bubblewrap and its init, then the kernel (no cell of the student's has run yet)
+        keep = {root, *children(root)}
+        below = descendants(root) - keep
+        return root, keep, min(below) if below else root
+
     def lock_folder(self) -> None:
         """Once the kernel has made its sockets, close their folder to it (as root: the
         kernel's uid can then write nowhere on the host's disk)."""
@@ -168,8 +229,8 @@ class GradingKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = super().format_kernel_cmd(extra_arguments)
         limits = [
-            f"--{name.replace('_', '-')}={getattr(self, name)}"
-            for name in LIMITS
+            f"--{name.replace('_', '-')}={value}"
+            for name, value in self._limits().items()
             if name != "processes" or self.sandboxed
         ]
         if not self.sandboxed:
@@ -203,6 +264,7 @@ class GradingKernelManager(AsyncKernelManager):
 
 
 NOT_NOTEBOOKS = shutil.ignore_patterns("*.ipynb")
+ZYGOTE = Path(__file__).with_name("zygote.py")  # the warm parent's code, run in the sandbox
 MATPLOTLIB = "/tmp/matplotlib"  # a sandboxed kernel's matplotlib folder (its font cache)
 FOLDER_PREFIX = "gradekit-kernel-"  # private folders: gradekit-kernel-<grader pid>-<random>
 
@@ -226,9 +288,11 @@ def is_running(pid: int) -> bool:
     return True
 
 
-def bubblewrap_command(folder: Path, scratch_size: int) -> list[str]:
+def bubblewrap_command(folder: Path, scratch_size: int, parent: bool = False) -> list[str]:
     """bwrap and its options for a kernel: the system and Python read-only, the
-    private folder writable, a small /tmp, and new namespaces (no network)."""
+    private folder writable, a small /tmp, and new namespaces (no network). For the warm
+    parent: its privileges (it makes each kernel's namespaces, then the kernel gives them
+    up) and its folder writable (each kernel sees its own part only)."""
     # The grader's pid (JPY_PARENT_PID) is not in the kernel's pid namespace: 1 tells ipykernel
     # not to watch its parent; --die-with-parent ends the kernel with the grader instead.
     command = [
@@ -244,6 +308,8 @@ def bubblewrap_command(folder: Path, scratch_size: int) -> list[str]:
     command += ["--unshare-uts", "--unshare-cgroup-try"]
     if os.geteuid() != 0:
         command += ["--unshare-user"]  # an ordinary user gets namespaces through a user one
+    if parent:
+        command += ["--cap-add", "ALL"]
     command += ["--dev", "/dev", "--proc", "/proc", "--size", str(scratch_size)]
     command += ["--perms", "1777", "--tmpfs", "/tmp"]  # owned by root: writable for all
     for path in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -260,7 +326,7 @@ def bubblewrap_command(folder: Path, scratch_size: int) -> list[str]:
     kit = os.path.realpath(Path(gradekit.__file__).parent)
     if any(kit.startswith(path + os.sep) for path in visible):  # installed beside Python
         command += ["--tmpfs", kit]
-    command += ["--ro-bind", str(folder), str(folder)]
+    command += ["--bind" if parent else "--ro-bind", str(folder), str(folder)]
     if (folder / "sockets").is_dir():
         command += ["--bind", str(folder / "sockets"), str(folder / "sockets")]
     return command
@@ -352,3 +418,170 @@ def sandbox_problem() -> str | None:
     if probe.returncode != 0:
         return f"bubblewrap could not make a sandbox ({probe.stderr.strip() or probe.returncode})"
     return None
+
+
+class ZygoteError(Exception):
+    """The warm parent could not start or fork a kernel."""
+
+
+class ForkedKernel:
+    """A kernel forked by the warm parent, as jupyter_client's provisioner sees a process
+    (it is not our child: its end is seen through a pidfd, its exit code is not)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.pidfd = os.pidfd_open(pid)
+        self.returncode: int | None = None
+        self.stdin = self.stdout = self.stderr = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
+            self.returncode = -signal.SIGKILL
+            os.close(self.pidfd)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            select.select([self.pidfd], [], [], timeout)
+        return -1 if self.poll() is None else self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            signal.pidfd_send_signal(self.pidfd, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class Zygote:
+    """The warm parent of this process's sandboxed kernels (`gradekit.zygote`): one
+    sandbox, started once, that forks a kernel for each notebook."""
+
+    def __init__(self, manager: GradingKernelManager):
+        self.key = (tuple(manager.preload), manager.scratch_size)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+        os.chmod(self.folder, 0o755)
+        for module in (agent.__file__, launcher.__file__, ZYGOTE):  # the kit is not visible there
+            shutil.copy(module, self.folder)
+        copy_matplotlib_cache(self.folder / "matplotlib")
+        command = [
+            *bubblewrap_command(self.folder, manager.scratch_size, parent=True),
+            "--",
+            *[sys.executable, str(self.folder / "zygote.py"), *manager.preload],
+        ]
+        environment = sandbox_environment({**os.environ, "MPLBACKEND": "agg"})
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment
+        )
+        ready = self._answer(60)
+        if not ready.get("ready"):
+            self.stop()
+            raise ZygoteError(f"the warm parent did not start ({ready.get('error', ready)})")
+        self.missing = ready.get("missing", [])
+
+    def fork(self, folder: Path, env: dict, limits: dict) -> ForkedKernel:
+        """Fork a kernel whose private folder is `folder` (made in this parent's)."""
+        hello_path = folder / "hello.sock"
+        hello = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            hello.bind(str(hello_path))
+            os.chmod(hello_path, 0o666)
+            hello.listen(1)
+            order = {
+                "folder": str(folder),
+                "work": str(folder / "work"),
+                "sockets": str(folder / "sockets"),
+                "connection_file": str(folder / "kernel.json"),
+                "hello": str(hello_path),
+                "matplotlib": MATPLOTLIB,
+                "scratch": self.key[1],
+                "env": {**env, "JPY_PARENT_PID": "1", "PWD": str(folder / "work")},
+                "limits": limits,
+                "uid": kernel_uid() if os.geteuid() == 0 else None,
+            }
+            try:
+                self.process.stdin.write(json.dumps(order).encode() + b"\n")
+                self.process.stdin.flush()
+            except OSError as error:
+                raise ZygoteError(f"the warm parent is gone ({error})") from None
+            answer = self._answer(10)
+            if not answer.get("forked"):
+                raise ZygoteError(f"the warm parent could not fork ({answer.get('error')})")
+            hello.settimeout(10)
+            try:
+                line, _ = hello.accept()
+            except TimeoutError:
+                raise ZygoteError("the forked kernel never reported") from None
+            with line:  # from the kernel's init, then from the kernel (its child)
+                init = socket_peer(line)[0]
+                line.settimeout(10)
+                message = json.loads(line.makefile("rb").readline() or b"{}")
+            if not message.get("started"):
+                raise ZygoteError(f"the forked kernel could not start ({message.get('error')})")
+            return ForkedKernel(child_of(init))
+        finally:
+            hello.close()
+            hello_path.unlink(missing_ok=True)
+
+    def _answer(self, seconds: float) -> dict:
+        if not select.select([self.process.stdout], [], [], seconds)[0]:
+            return {"error": f"no answer in {seconds:g} s"}
+        line = self.process.stdout.readline()
+        try:
+            return json.loads(line) if line else {"error": "it ended"}
+        except ValueError:
+            return {"error": "an unreadable answer"}
+
+    def stop(self) -> None:
+        """Kill the parent (its kernels live on, each in its own namespaces)."""
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.wait()
+        _folders.append(self.folder)  # removed at exit: a cold kernel may run in it
+
+
+_zygote: Zygote | None = None
+_zygote_problem: str | None = None
+_folders: list[Path] = []
+
+
+def warm_parent(manager: GradingKernelManager) -> Zygote | None:
+    """This process's warm parent for the manager's settings, started on first use; None
+    (kernels start cold, said once in the log) where it cannot be had."""
+    global _zygote, _zygote_problem
+    key = (tuple(manager.preload), manager.scratch_size)
+    if _zygote is not None and (_zygote.key != key or _zygote.process.poll() is not None):
+        stop_warm_parent()
+    if _zygote is None and _zygote_problem is None:
+        try:
+            _zygote = Zygote(manager)
+        except (OSError, ZygoteError) as error:
+            _zygote_problem = str(error)
+            manager.log.warning("Grading kernels start cold: %s", error)
+        else:
+            if _zygote.missing:
+                manager.log.warning(
+                    "The warm parent of grading kernels could not import %s",
+                    ", ".join(_zygote.missing),
+                )
+    return _zygote
+
+
+def stop_warm_parent(problem: str | None = None) -> None:
+    """Stop this process's warm parent: the next kernel starts a new one, or, given the
+    problem that stopped it, starts cold like every kernel after it."""
+    global _zygote, _zygote_problem
+    if _zygote is not None:
+        _zygote.stop()
+        _zygote = None
+    _zygote_problem = problem or _zygote_problem
+
+
+@atexit.register
+def _remove_warm_parents() -> None:
+    stop_warm_parent()
+    for folder in _folders:
+        shutil.rmtree(folder, ignore_errors=True)
