@@ -283,17 +283,28 @@ def grade_in_this_process(course_dir: str, db_url: str, task: tuple[str, str, st
 
 def _grade_on_pool(course_dir, db_url, tasks, jobs, outcomes, progress) -> None:
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    context = multiprocessing.get_context("spawn")
     started = time.monotonic()
+    if jobs == 1 and len(tasks) == 1:  # one submission: no worker to start
+        cwd = os.getcwd()
+        try:
+            results = [grade_in_this_process(str(course_dir), db_url, tasks[0])]
+        finally:
+            os.chdir(cwd)
+        _record(results, tasks, outcomes, progress, started)
+        return
+    context = multiprocessing.get_context("spawn")
     with context.Pool(jobs, initializer=start_worker, initargs=(str(course_dir), db_url)) as pool:
-        for done, (student, success, error) in enumerate(
-            pool.imap_unordered(grade_submission, tasks), 1
-        ):
-            outcome = outcomes[student]
-            outcome.graded, outcome.error = success, "" if success else error
-            if progress:
-                failed = sum(1 for o in outcomes.values() if o.error)
-                progress(done, len(tasks), failed, time.monotonic() - started)
+        _record(pool.imap_unordered(grade_submission, tasks), tasks, outcomes, progress, started)
+
+
+def _record(results, tasks, outcomes, progress, started: float) -> None:
+    """Each result into its student's outcome, as it comes; the progress shown."""
+    for done, (student, success, error) in enumerate(results, 1):
+        outcome = outcomes[student]
+        outcome.graded, outcome.error = success, "" if success else error
+        if progress:
+            failed = sum(1 for o in outcomes.values() if o.error)
+            progress(done, len(tasks), failed, time.monotonic() - started)
 
 
 def print_progress(done: int, total: int, failed: int, elapsed: float) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
-from . import autograde, course, demo, kernel, late, similarity
+from . import autograde, course, demo, kernel, late, similarity, watch
 from .exporters import EXPORTERS
 from .report import write_report
 
@@ -112,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     extend.add_argument("--reason", default="", help="why (kept beside the date)")
     extend.add_argument("--remove", action="store_true", help="withdraw the extension")
     extend.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
+    on_submit = commands.add_parser(
+        "watch",
+        help="grade each new submission in the exchange and release its feedback (grading "
+        "on submit; the grades of record stay with autograde)",
+    )
+    on_submit.add_argument("assignment")
+    on_submit.add_argument(
+        "--once", action="store_true", help="grade what is waiting, then stop (tests, cron)"
+    )
+    on_submit.add_argument("--jobs", type=int, help="worker processes (default: the cores)")
+    on_submit.add_argument("--course", type=Path, default=Path.cwd(), help="course folder")
     return parser
 
 
@@ -152,6 +163,10 @@ def main(argv: list[str] | None = None) -> None:
         print(autograde.summary(outcomes, time.monotonic() - start))
         if any(o.error for o in outcomes):
             raise SystemExit(1)
+    elif args.command == "watch":
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        watch.watch(args.course, args.assignment, once=args.once, jobs=args.jobs)
     elif args.command == "extend":
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")

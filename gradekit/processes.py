@@ -1,5 +1,6 @@
 """The host's view of processes, read from /proc: what a grading kernel's tree holds."""
 
+import functools
 import os
 import socket
 import struct
@@ -35,13 +36,10 @@ def parents() -> dict[int, int]:
 
 
 def descendants(root: int) -> set[int]:
-    """Every process below this one."""
-    below: dict[int, list[int]] = {}
-    for pid, parent in parents().items():
-        below.setdefault(parent, []).append(pid)
+    """Every living process below this one."""
     found, todo = set(), [root]
     while todo:
-        for child in below.get(todo.pop(), []):
+        for child in children(todo.pop()):
             if child not in found:
                 found.add(child)
                 todo.append(child)
@@ -49,13 +47,36 @@ def descendants(root: int) -> set[int]:
 
 
 def children(root: int) -> set[int]:
-    return {pid for pid, parent in parents().items() if parent == root}
+    """The living children of a process: what each of its threads forked, read from its
+    own entries in /proc (a few files, not one per process of the machine)."""
+    if not _children_listed():
+        return {pid for pid, parent in parents().items() if parent == root}
+    try:
+        threads = os.listdir(f"/proc/{root}/task")
+    except OSError:
+        return set()
+    found = {
+        int(pid) for tid in threads for pid in read(f"/proc/{root}/task/{tid}/children").split()
+    }
+    return {pid for pid in found if alive(pid)}
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and has not ended (a zombie has)."""
+    fields = read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+    return bool(fields) and fields[0] not in ("Z", "X")
+
+
+@functools.cache
+def _children_listed() -> bool:
+    """Whether this Linux lists each thread's children (CONFIG_PROC_CHILDREN)."""
+    return os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
 
 
 def child_of(pid: int) -> int:
     """The one child of a process (0 if none)."""
-    found = read(f"/proc/{pid}/task/{pid}/children").split() or sorted(children(pid))
-    return int(found[0]) if found else 0
+    found = sorted(children(pid))
+    return found[0] if found else 0
 
 
 def parent_pid(pid: int) -> int:

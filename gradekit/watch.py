@@ -1,0 +1,308 @@
+"""Grading on submit: `gradekit watch <assignment>` grades each new submission in the
+exchange and releases its feedback, so that *Fetch Feedback* shows it minutes later.
+
+The service works in a course folder of its own, `.gradekit/watch/<assignment>/` in the
+course's: the course's config (and sandbox, checks, feedback pages), its own gradebook,
+its own `submitted/`, `autograded/` and `feedback/`. The course's gradebook, its
+`autograded/` and its exports are never touched: the grades of record stay with the
+instructor's `gradekit autograde` after the deadline (late rules included).
+
+Each look at the exchange's inbound folder (every `Watch.interval` seconds, or once with
+`--once`):
+
+- every submission of the assignment not seen before is recorded as waiting (in
+  `state.json`, written whole after each change: a service stopped at any point starts
+  again where it was, and grades each waiting submission once);
+- of a student's waiting submissions only the newest is graded; older ones are superseded;
+- a student who has had `Watch.budget` submissions graded in the last `Watch.window_hours`
+  waits for the window (`Watch.over_budget = "queue"`) or is refused (`"refuse"`);
+- the others are collected (nbgrader's collect), graded on the same local pool of workers
+  as `gradekit autograde`, first come first served, and their feedback generated and
+  released (nbgrader's generate_feedback and release_feedback);
+- every submission not graded yet gets a status page in place of its feedback (waiting,
+  its place in the queue; over the budget, until when; superseded), which its feedback
+  replaces when it is graded.
+
+What a student sees of the hidden checks is `Watch.hidden`: "verdicts" (each check passed
+or failed, its message only after the deadline) or "messages" (as the deadline's feedback).
+The visible checks' results are always shown.
+"""
+
+import html
+import json
+import os
+import stat
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nbformat import NotebookNode
+from nbgrader.utils import notebook_hash
+from traitlets import Enum, Float, Integer
+from traitlets.config import Configurable
+
+from . import autograde, course
+from .feedback import HIDDEN_REGION, FeedbackPreprocessor
+
+
+class Watch(Configurable):
+    """Settings of `gradekit watch` (grading on submit), in the course's nbgrader_config.py."""
+
+    budget = Integer(
+        3, help="Graded submissions per student and assignment in any window (0: no limit)."
+    ).tag(config=True)
+    window_hours = Float(24.0, help="The budget's window, in hours.").tag(config=True)
+    over_budget = Enum(
+        ["queue", "refuse"],
+        "queue",
+        help="A submission over the budget waits for the window to free a place (queue), "
+        "or is not graded at all (refuse); either way its status page says so.",
+    ).tag(config=True)
+    hidden = Enum(
+        ["verdicts", "messages"],
+        "verdicts",
+        help="What feedback on submit shows of the hidden checks: whether each passed "
+        "(verdicts: no oracle), or also their messages and diagnoses (messages).",
+    ).tag(config=True)
+    interval = Float(10.0, help="Seconds between two looks at the exchange.").tag(config=True)
+
+
+@dataclass
+class Submission:
+    """One submission in the exchange's inbound folder, as the service tracks it."""
+
+    folder: str  # its name in inbound: student+assignment+timestamp+random
+    student: str
+    timestamp: str
+    status: str = "waiting"  # waiting, graded, refused, superseded, failed
+    graded_at: float = 0.0
+    gradings: int = 0
+
+
+class Service:
+    """The grading-on-submit service of one assignment."""
+
+    def __init__(self, course_dir: Path, assignment: str, jobs: int | None = None):
+        self.course_dir, self.assignment, self.jobs = Path(course_dir).resolve(), assignment, jobs
+        self.folder = self.course_dir / ".gradekit" / "watch" / assignment
+        config = course.load_config(self.course_dir)
+        self.settings = Watch(config=config)
+        self.course_id = config.CourseDirectory.course_id
+        self.exchange = Path(config.Exchange.root) / self.course_id
+        self.state_file = self.folder / "state.json"
+        self.submissions: dict[str, Submission] = {}
+        if self.state_file.is_file():
+            for data in json.loads(self.state_file.read_text(encoding="utf-8")).values():
+                self.submissions[data["folder"]] = Submission(**data)
+
+    def prepare(self) -> None:
+        """The service's own course folder: the course's config with its own gradebook,
+        the course's source, a release generated there (its gradebook's copy)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        config = self.folder / "nbgrader_config.py"
+        text = (
+            "# Written by gradekit watch: the course's settings, graded into this folder.\n"
+            "c = get_config()  # noqa: F821\n"
+            f"load_subconfig({str(self.course_dir / 'nbgrader_config.py')!r})  # noqa: F821\n"
+            f"c.CourseDirectory.root = {str(self.folder)!r}\n"
+            f"c.CourseDirectory.db_url = {'sqlite:///' + str(self.folder / 'gradebook.db')!r}\n"
+        )
+        if self.settings.hidden == "verdicts":
+            text += (
+                "c.GenerateFeedback.preprocessors = ['gradekit.watch.VerdictsOnly', "
+                "*c.GenerateFeedback.preprocessors]\n"
+            )
+        if not config.is_file() or config.read_text() != text:
+            config.write_text(text)
+        source = self.folder / "source"
+        if not source.exists():
+            source.symlink_to(self.course_dir / "source")
+        if not (self.folder / "release" / self.assignment).is_dir():
+            course.nbgrader(self.folder, "generate_assignment", self.assignment, "--force")
+
+    def look(self) -> dict[str, list[str]]:
+        """One look at the exchange: record, grade, release. The students graded, and those
+        whose submission could not be graded."""
+        self.record_new()
+        now = time.time()
+        newest: dict[str, Submission] = {}
+        for sub in sorted(self.waiting(), key=lambda s: s.timestamp):
+            if sub.student in newest:
+                self.set_status(newest[sub.student], "superseded")
+            newest[sub.student] = sub
+        to_grade = []
+        for sub in sorted(newest.values(), key=lambda s: s.timestamp):
+            if self.budget_left(sub.student, now) > 0:
+                to_grade.append(sub)
+            elif self.settings.over_budget == "refuse":
+                self.set_status(sub, "refused")
+        if to_grade:
+            self.grade(to_grade)
+        for position, sub in enumerate(sorted(self.waiting(), key=lambda s: s.timestamp), 1):
+            self.post_status(sub, position)
+        return {
+            status: [sub.student for sub in to_grade if sub.status == status]
+            for status in ("graded", "failed")
+        }
+
+    def record_new(self) -> None:
+        inbound = self.exchange / "inbound"
+        for entry in sorted(inbound.iterdir()) if inbound.is_dir() else []:
+            parts = entry.name.split("+")
+            if (
+                len(parts) >= 3
+                and parts[1] == self.assignment
+                and entry.name not in self.submissions
+            ):
+                self.submissions[entry.name] = Submission(entry.name, parts[0], parts[2])
+        self.save()
+
+    def waiting(self) -> list[Submission]:
+        return [sub for sub in self.submissions.values() if sub.status == "waiting"]
+
+    def budget_left(self, student: str, now: float) -> float:
+        if not self.settings.budget:
+            return 1
+        since = now - self.settings.window_hours * 3600
+        graded = [
+            s for s in self.submissions.values() if s.student == student and s.graded_at > since
+        ]
+        return self.settings.budget - len(graded)
+
+    def free_at(self, student: str) -> float:
+        """When the student's window next has room."""
+        times = sorted(
+            s.graded_at for s in self.submissions.values() if s.student == student and s.graded_at
+        )
+        return times[-self.settings.budget] + self.settings.window_hours * 3600
+
+    def grade(self, subs: list[Submission]) -> None:
+        """Collect, grade and release the feedback of these submissions (one per student)."""
+        self.prepare()
+        from nbgrader.apps.api import NbGraderAPI
+
+        api = NbGraderAPI(config=course.load_config(self.folder))
+        api.collect(self.assignment, update=True)
+        self.record_new()  # what arrived meanwhile: collect may have taken it
+        collected = {}
+        for sub in subs:
+            stamp = self.folder / "submitted" / sub.student / self.assignment / "timestamp.txt"
+            collected[sub.student] = stamp.read_text().strip() if stamp.is_file() else ""
+        outcomes = autograde.autograde_class(
+            self.folder, self.assignment, [sub.student for sub in subs], jobs=self.jobs
+        )
+        graded = {o.student for o in outcomes if o.graded}
+        for sub in subs:
+            if sub.student in graded:
+                api.generate_feedback(self.assignment, sub.student)
+                api.release_feedback(self.assignment, sub.student)
+            # what was collected is the newest submission: that one is graded (a newer one
+            # may have arrived meanwhile), the one listed before it is superseded
+            done = self.find(sub.student, collected[sub.student]) or sub
+            if done is not sub:
+                self.set_status(sub, "superseded")
+            if sub.student in graded:
+                done.gradings += 1
+                done.graded_at = time.time()
+            self.set_status(done, "graded" if sub.student in graded else "failed")
+
+    def find(self, student: str, timestamp: str) -> Submission | None:
+        for sub in self.submissions.values():
+            if sub.student == student and sub.timestamp == timestamp:
+                return sub
+        return None
+
+    def set_status(self, sub: Submission, status: str) -> None:
+        sub.status = status
+        self.save()
+        if status in ("superseded", "refused", "failed"):
+            self.post_status(sub)
+
+    def post_status(self, sub: Submission, position: int = 0) -> None:
+        """A page in place of the submission's feedback saying where it is."""
+        when = datetime.fromtimestamp
+        if sub.status == "superseded":
+            text = "A newer submission of yours replaced this one: its feedback comes with it."
+        elif sub.status == "failed":
+            text = "This submission could not be graded; your instructor has been told."
+        elif sub.status == "refused" or self.budget_left(sub.student, time.time()) <= 0:
+            free = when(self.free_at(sub.student), UTC).strftime("%Y-%m-%d %H:%M UTC")
+            text = (
+                f"You have had {self.settings.budget} submissions graded in the last "
+                f"{self.settings.window_hours:g} hours, the limit. "
+                + (
+                    f"This one was not graded; submit again after {free}."
+                    if sub.status == "refused"
+                    else f"This one will be graded after {free}."
+                )
+            )
+        else:
+            text = f"Waiting to be graded: {position - 1} submission(s) ahead of it."
+        self.write_page(sub, f"Submission of {sub.timestamp}", text)
+
+    def write_page(self, sub: Submission, title: str, text: str) -> None:
+        submitted = self.exchange / "inbound" / sub.folder
+        secret_file = submitted / "submission_secret.txt"
+        if not secret_file.is_file():
+            return
+        secret = secret_file.read_text()
+        outbound = self.exchange / "feedback"
+        outbound.mkdir(exist_ok=True)
+        os.chmod(outbound, stat.S_IRWXU | stat.S_IXGRP | stat.S_IXOTH)
+        page = STATUS_PAGE.format(title=html.escape(title), text=html.escape(text))
+        for notebook in submitted.glob("*.ipynb"):
+            target = outbound / f"{notebook_hash(secret=secret, notebook_id=notebook.stem)}.html"
+            partial = target.with_suffix(".tmp")
+            partial.write_text(page, encoding="utf-8")
+            os.chmod(partial, 0o644)
+            os.replace(partial, target)
+
+    def save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.state_file.with_suffix(".tmp")
+        data = {name: asdict(sub) for name, sub in sorted(self.submissions.items())}
+        partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        os.replace(partial, self.state_file)
+
+
+STATUS_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title></head>
+<body><h1>{title}</h1><p id="status">{text}</p>
+<p>Fetch your feedback again later to see its grading.</p></body></html>
+"""
+VERDICT = "this check failed; what it found is shown with the feedback after the deadline"
+
+
+class VerdictsOnly(FeedbackPreprocessor):
+    """Feedback on submit: a check with hidden tests says whether it passed, not why."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and HIDDEN_REGION.search(cell.source):
+            if any(output.output_type == "error" for output in cell.outputs):
+                cell.outputs = [
+                    NotebookNode(
+                        output_type="error", ename="CheckFailed", evalue=VERDICT, traceback=[]
+                    )
+                ]
+            else:
+                cell.outputs = []
+        return cell, resources
+
+
+def watch(course_dir: Path, assignment: str, once: bool = False, jobs: int | None = None) -> None:
+    """Run the service: look at the exchange, grade what waits, then again after the
+    interval (or stop, with `once`)."""
+    service = Service(course_dir, assignment, jobs)
+    service.prepare()
+    while True:
+        done = service.look()
+        if done["graded"]:
+            print(f"graded {len(done['graded'])}: {', '.join(done['graded'])}", flush=True)
+        if done["failed"]:
+            names = ", ".join(done["failed"])
+            print(f"could not grade (see `gradekit autograde`): {names}", file=sys.stderr)
+        if once:
+            return
+        time.sleep(service.settings.interval)
