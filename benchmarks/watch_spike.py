@@ -50,9 +50,11 @@ def submit(folder: Path, student: str, own: Path, cache: Path) -> list[Path]:
     (copy,) = (cache / config.CourseDirectory.course_id).glob(f"{student}+*")
     secret = (copy / "submission_secret.txt").read_text()
     outbound = Path(config.Exchange.root) / config.CourseDirectory.course_id / "feedback"
+    released = {nb.stem for nb in (folder / "release" / democlass.ASSIGNMENT).glob("*.ipynb")}
     return [
         outbound / f"{notebook_hash(secret=secret, notebook_id=nb.stem)}.html"
         for nb in copy.glob("*.ipynb")
+        if nb.stem in released  # a file of another name gets no feedback
     ]
 
 
@@ -103,11 +105,12 @@ def main() -> None:
                 arrived[student] = time.monotonic() - start
                 pages[student] = submit(folder, student, own.parent, Path(scratch) / "cache")
             for student, paths in pages.items():
-                if student not in done and paths and all(graded(p) for p in paths):
+                if student not in done and all(final(p) for p in paths):
                     done[student] = time.monotonic() - start
             if now > args.seconds + 1800:
                 break
             time.sleep(0.2)
+        graded = sum(1 for s in done if pages[s] and 'id="status"' not in pages[s][0].read_text())
         service.terminate()
         service.wait()
     waits = sorted(done[s] - arrived[s] for s in done)
@@ -117,16 +120,18 @@ def main() -> None:
         f"| {args.students} | {args.seconds:.0f} s | {args.jobs} "
         f"| {max(done.values()) - arrivals[0][0]:.0f} s "
         f"| {waits[len(waits) // 2]:.0f} s | {waits[int(len(waits) * 0.95)]:.0f} s "
-        f"| {len(done)} of {len(students)} |"
+        f"| {graded} graded, {len(done) - graded} could not be, of {len(students)} |"
     )
 
 
-def graded(page: Path) -> bool:
-    """Whether a feedback page is there, and is the graded one (not a status page)."""
+def final(page: Path) -> bool:
+    """Whether a feedback page is there and final: the graded one, or a status page saying
+    the submission could not be graded (not one saying it waits)."""
     try:
-        return 'id="status"' not in page.read_text(encoding="utf-8")
+        text = page.read_text(encoding="utf-8")
     except OSError:
         return False
+    return "Waiting to be graded" not in text and "will be graded after" not in text
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ import re
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from . import course, late
 from .review import budgets_exceeded, code_to_review
@@ -199,10 +201,19 @@ def start_worker(course_dir: str, db_url: str) -> None:
     _COURSE_DIR = Path(course_dir)
 
 
-def grade_submission(args: tuple[str, str, str]) -> tuple[str, bool, str]:
-    """Grade one student, (assignment, student, fingerprint), in this worker: (student,
-    success, error), the marker written last."""
-    assignment, student, stamp = args
+class Task(NamedTuple):
+    """One student to grade, and whether to release their feedback once graded."""
+
+    assignment: str
+    student: str
+    fingerprint: str
+    feedback: bool = False
+
+
+def grade_submission(task: Task) -> tuple[str, bool, str]:
+    """Grade one student in this worker (then generate and release their feedback, if the
+    task says so): (student, success, error), the marker written last."""
+    assignment, student, stamp, feedback = task
     marker = marker_path(_COURSE_DIR, assignment, student)
     marker.unlink(missing_ok=True)
     for attempt in range(ATTEMPTS):  # another grader may hold the gradebook for a while
@@ -211,6 +222,9 @@ def grade_submission(args: tuple[str, str, str]) -> tuple[str, bool, str]:
         if result["success"] or not is_transient(error + log):
             break
         time.sleep(1 + attempt)
+    if result["success"] and feedback:
+        result = _API.generate_feedback(assignment, student)
+        result = _API.release_feedback(assignment, student) if result["success"] else result
     if result["success"]:
         marker.parent.mkdir(parents=True, exist_ok=True)
         partial = marker.with_name(f".{marker.name}.{os.getpid()}")
@@ -230,12 +244,16 @@ def autograde_class(
     shard: tuple[int, int] | None = None,
     db_url: str | None = None,
     scheduler=None,
+    feedback: bool = False,
+    on_result: Callable[[str, bool], None] | None = None,
 ) -> list[Outcome]:
     """Check and autograde the class (or the named students, always regraded) on `jobs`
     processes, or on a Dask cluster (`scheduler`: an address, a scheduler file or a cluster
     object such as dask-gateway's or dask-jobqueue's), skipping students already
     graded unless `force`; only shard K of N if given. The gradebook is the course's
-    configured one unless `db_url` is given."""
+    configured one unless `db_url` is given. With `feedback`, each student's feedback is
+    generated and released as soon as they are graded; `on_result(student, success)` is
+    called as each student's grading ends."""
     course_dir = Path(course_dir).resolve()
     db_url = db_url or course.configured_db_url(course_dir)
     submitted = course_dir / "submitted"
@@ -259,21 +277,21 @@ def autograde_class(
         ):
             outcomes[student].skipped = True
         else:
-            to_grade.append((assignment, student, stamp))
+            to_grade.append(Task(assignment, student, stamp, feedback))
     if to_grade and scheduler:
         from .cluster import grade_on_cluster
 
         grade_on_cluster(course_dir, db_url, to_grade, scheduler, outcomes, progress)
     elif to_grade:
-        _grade_on_pool(course_dir, db_url, to_grade, jobs, outcomes, progress)
-    for _, student, _ in to_grade:
+        _grade_on_pool(course_dir, db_url, to_grade, jobs, outcomes, progress, on_result)
+    for _, student, *_ in to_grade:
         if outcomes[student].graded:
             graded = course_dir / "autograded" / student / assignment
             outcomes[student].over_budget = budgets_exceeded(graded, notebooks)
     return [outcomes[student] for student in names]
 
 
-def grade_in_this_process(course_dir: str, db_url: str, task: tuple[str, str, str]):
+def grade_in_this_process(course_dir: str, db_url: str, task: Task):
     """Grade one student, setting this process up as a worker first if need be (what a Dask
     worker runs for each task)."""
     if _API is None or str(_COURSE_DIR) != course_dir:
@@ -281,30 +299,30 @@ def grade_in_this_process(course_dir: str, db_url: str, task: tuple[str, str, st
     return grade_submission(task)
 
 
-def _grade_on_pool(course_dir, db_url, tasks, jobs, outcomes, progress) -> None:
+def _grade_on_pool(course_dir, db_url, tasks, jobs, outcomes, progress, on_result) -> None:
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     started = time.monotonic()
+
+    def record(results) -> None:  # each result as it comes
+        for done, (student, success, error) in enumerate(results, 1):
+            outcome = outcomes[student]
+            outcome.graded, outcome.error = success, "" if success else error
+            if on_result:
+                on_result(student, success)
+            if progress:
+                failed = sum(1 for o in outcomes.values() if o.error)
+                progress(done, len(tasks), failed, time.monotonic() - started)
+
     if jobs == 1 and len(tasks) == 1:  # one submission: no worker to start
         cwd = os.getcwd()
         try:
-            results = [grade_in_this_process(str(course_dir), db_url, tasks[0])]
+            record([grade_in_this_process(str(course_dir), db_url, tasks[0])])
         finally:
             os.chdir(cwd)
-        _record(results, tasks, outcomes, progress, started)
         return
     context = multiprocessing.get_context("spawn")
     with context.Pool(jobs, initializer=start_worker, initargs=(str(course_dir), db_url)) as pool:
-        _record(pool.imap_unordered(grade_submission, tasks), tasks, outcomes, progress, started)
-
-
-def _record(results, tasks, outcomes, progress, started: float) -> None:
-    """Each result into its student's outcome, as it comes; the progress shown."""
-    for done, (student, success, error) in enumerate(results, 1):
-        outcome = outcomes[student]
-        outcome.graded, outcome.error = success, "" if success else error
-        if progress:
-            failed = sum(1 for o in outcomes.values() if o.error)
-            progress(done, len(tasks), failed, time.monotonic() - started)
+        record(pool.imap_unordered(grade_submission, tasks))
 
 
 def print_progress(done: int, total: int, failed: int, elapsed: float) -> None:

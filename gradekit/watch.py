@@ -179,34 +179,34 @@ class Service:
         return times[-self.settings.budget] + self.settings.window_hours * 3600
 
     def grade(self, subs: list[Submission]) -> None:
-        """Collect, grade and release the feedback of these submissions (one per student)."""
+        """Collect these submissions (one per student), grade them and release each one's
+        feedback as soon as it is graded (the workers do), recording each as it ends."""
         self.prepare()
         from nbgrader.apps.api import NbGraderAPI
 
-        api = NbGraderAPI(config=course.load_config(self.folder))
-        api.collect(self.assignment, update=True)
+        NbGraderAPI(config=course.load_config(self.folder)).collect(self.assignment, update=True)
         self.record_new()  # what arrived meanwhile: collect may have taken it
-        collected = {}
-        for sub in subs:
-            stamp = self.folder / "submitted" / sub.student / self.assignment / "timestamp.txt"
-            collected[sub.student] = stamp.read_text().strip() if stamp.is_file() else ""
-        outcomes = autograde.autograde_class(
-            self.folder, self.assignment, [sub.student for sub in subs], jobs=self.jobs
-        )
-        graded = {o.student for o in outcomes if o.graded}
-        for sub in subs:
-            if sub.student in graded:
-                api.generate_feedback(self.assignment, sub.student)
-                api.release_feedback(self.assignment, sub.student)
-            # what was collected is the newest submission: that one is graded (a newer one
-            # may have arrived meanwhile), the one listed before it is superseded
-            done = self.find(sub.student, collected[sub.student]) or sub
+        listed = {sub.student: sub for sub in subs}
+
+        def ended(student: str, graded: bool) -> None:
+            # what was collected is the student's newest submission: that one is graded (a
+            # newer one may have arrived meanwhile), the one listed before it superseded
+            stamp = self.folder / "submitted" / student / self.assignment / "timestamp.txt"
+            sub = listed[student]
+            done = self.find(student, stamp.read_text().strip() if stamp.is_file() else "") or sub
             if done is not sub:
                 self.set_status(sub, "superseded")
-            if sub.student in graded:
+            if graded:
                 done.gradings += 1
                 done.graded_at = time.time()
-            self.set_status(done, "graded" if sub.student in graded else "failed")
+            self.set_status(done, "graded" if graded else "failed")
+
+        autograde.autograde_class(
+            self.folder, self.assignment, list(listed), self.jobs, feedback=True, on_result=ended
+        )
+        for sub in listed.values():  # nothing gradable handed in (no notebook at all)
+            if sub.status == "waiting":
+                self.set_status(sub, "failed")
 
     def find(self, student: str, timestamp: str) -> Submission | None:
         for sub in self.submissions.values():
