@@ -119,8 +119,12 @@ class Service:
         source = self.folder / "source"
         if not source.exists():
             source.symlink_to(self.course_dir / "source")
-        if not (self.folder / "release" / self.assignment).is_dir():
+        # the release again whenever the instructor changed the source
+        digest = autograde.files_digest(source / self.assignment)
+        generated = self.folder / "release" / f".{self.assignment}.source-digest"
+        if not generated.is_file() or generated.read_text() != digest:
             course.nbgrader(self.folder, "generate_assignment", self.assignment, "--force")
+            generated.write_text(digest)
 
     def look(self) -> dict[str, list[str]]:
         """One look at the exchange: record, grade, release. The students graded, and those
@@ -200,6 +204,11 @@ class Service:
                 done.gradings += 1
                 done.graded_at = time.time()
             self.set_status(done, "graded" if graded else "failed")
+            if graded:  # a notebook nbgrader could not read has no feedback: say so
+                pages = self.folder / "feedback" / student / self.assignment
+                unread = {nb for nb in self.notebooks(done) if not (pages / f"{nb}.html").is_file()}
+                text = "This notebook could not be graded; your instructor has been told."
+                self.write_page(done, f"Submission of {done.timestamp}", text, unread)
 
         autograde.autograde_class(
             self.folder, self.assignment, list(listed), self.jobs, feedback=True, on_result=ended
@@ -242,9 +251,18 @@ class Service:
             text = f"Waiting to be graded: {position - 1} submission(s) ahead of it."
         self.write_page(sub, f"Submission of {sub.timestamp}", text)
 
-    def write_page(self, sub: Submission, title: str, text: str) -> None:
-        submitted = self.exchange / "inbound" / sub.folder
-        secret_file = submitted / "submission_secret.txt"
+    def notebooks(self, sub: Submission) -> set[str]:
+        """The release's notebooks the submission holds (others get no feedback)."""
+        released = {nb.stem for nb in (self.folder / "release" / self.assignment).glob("*.ipynb")}
+        return {
+            nb.stem for nb in (self.exchange / "inbound" / sub.folder).glob("*.ipynb")
+        } & released
+
+    def write_page(
+        self, sub: Submission, title: str, text: str, notebooks: set[str] | None = None
+    ) -> None:
+        """The page in place of the feedback of the submission's notebooks (or of those)."""
+        secret_file = self.exchange / "inbound" / sub.folder / "submission_secret.txt"
         if not secret_file.is_file():
             return
         secret = secret_file.read_text()
@@ -252,8 +270,8 @@ class Service:
         outbound.mkdir(exist_ok=True)
         os.chmod(outbound, stat.S_IRWXU | stat.S_IXGRP | stat.S_IXOTH)
         page = STATUS_PAGE.format(title=html.escape(title), text=html.escape(text))
-        for notebook in submitted.glob("*.ipynb"):
-            target = outbound / f"{notebook_hash(secret=secret, notebook_id=notebook.stem)}.html"
+        for notebook in self.notebooks(sub) if notebooks is None else notebooks:
+            target = outbound / f"{notebook_hash(secret=secret, notebook_id=notebook)}.html"
             partial = target.with_suffix(".tmp")
             partial.write_text(page, encoding="utf-8")
             os.chmod(partial, 0o644)
