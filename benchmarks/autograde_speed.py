@@ -57,6 +57,15 @@ def make_class(folder: Path, size: int) -> Path:
     return folder
 
 
+def base_variant(folder: Path, student: str) -> str:
+    """The variant a synthetic student handed in."""
+    names = sorted(
+        v.name
+        for v in democlass.variants.CORRECT + democlass.variants.BUGGY + democlass.variants.HOSTILE
+    )
+    return names[int(student[1:]) % len(names)]
+
+
 def bare_execution(folder: Path) -> None:
     """Every submitted notebook run top to bottom, one kernel each, one after the other,
     each in a copy of its folder (as in grading: what a notebook writes cannot change the
@@ -161,6 +170,15 @@ def main() -> None:
                     scores[mode] = course.cell_scores(folder, democlass.ASSIGNMENT)
                 print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
             same = scores["plain"] == scores["kit"] == scores["cold"] and len(scores["kit"]) == size
+            for student in sorted(set().union(*scores.values())):
+                points = [scores[mode].get(student, {}) for mode in ("plain", "kit", "cold")]
+                for cell in sorted(set().union(*points)):
+                    if len({p.get(cell) for p in points}) > 1:
+                        print(
+                            f"size {size}: {student} ({base_variant(base, student)}) {cell}: "
+                            f"plain, warm, cold = {[p.get(cell) for p in points]}",
+                            file=sys.stderr,
+                        )
             if args.postgres:
                 for mode in ("pool-pg", "dask"):
                     folder = Path(scratch) / f"class{size}-{mode}"
