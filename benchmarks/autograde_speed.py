@@ -49,21 +49,17 @@ def make_class(folder: Path, size: int) -> Path:
     course.nbgrader(folder, "generate_assignment", democlass.ASSIGNMENT, "--force")
     # Not the intruders: unsandboxed, in the bare run, they would fork thousands of processes,
     # fill the disk and overwrite the class, which is not a floor of anything.
-    names = sorted(
-        v.name
-        for v in democlass.variants.CORRECT + democlass.variants.BUGGY + democlass.variants.HOSTILE
-    )
+    names = variant_names()
     democlass.hand_in(folder, {f"s{i:03d}": names[i % len(names)] for i in range(size)})
     return folder
 
 
-def base_variant(folder: Path, student: str) -> str:
-    """The variant a synthetic student handed in."""
-    names = sorted(
+def variant_names() -> list[str]:
+    """The variants the synthetic class cycles through (student sNNN hands in number NNN)."""
+    return sorted(
         v.name
         for v in democlass.variants.CORRECT + democlass.variants.BUGGY + democlass.variants.HOSTILE
     )
-    return names[int(student[1:]) % len(names)]
 
 
 def bare_execution(folder: Path) -> None:
@@ -170,12 +166,14 @@ def main() -> None:
                     scores[mode] = course.cell_scores(folder, democlass.ASSIGNMENT)
                 print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
             same = scores["plain"] == scores["kit"] == scores["cold"] and len(scores["kit"]) == size
+            names = variant_names()
             for student in sorted(set().union(*scores.values())):
                 points = [scores[mode].get(student, {}) for mode in ("plain", "kit", "cold")]
                 for cell in sorted(set().union(*points)):
                     if len({p.get(cell) for p in points}) > 1:
                         print(
-                            f"size {size}: {student} ({base_variant(base, student)}) {cell}: "
+                            f"size {size}: {student} ({names[int(student[1:]) % len(names)]}) "
+                            f"{cell}: "
                             f"plain, warm, cold = {[p.get(cell) for p in points]}",
                             file=sys.stderr,
                         )
