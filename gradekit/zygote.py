@@ -121,10 +121,26 @@ def _private_folders(libc, order):
     own = os.open(folder, os.O_PATH | os.O_DIRECTORY)
     handed_in = os.open(work, os.O_PATH | os.O_DIRECTORY)
     nosuid = agent.MS_NOSUID | agent.MS_NODEV
+    parent = os.path.dirname(folder)  # the parent's folder: every kernel's, and its code
+    # what the sandbox shows below /tmp (Python, when installed there), kept in the new one
+    below = [p for p, _ in agent._mounts() if p.startswith("/tmp/") and p != parent]
+    below = [p for p in below if not p.startswith(parent + "/")]
+    tops = [p for p in dict.fromkeys(below) if not any(p.startswith(q + "/") for q in below)]
+    kept = {path: os.open(path, os.O_PATH) for path in tops}
     agent._mount(libc, "proc", "/proc", "proc", nosuid | agent.MS_NOEXEC)
-    # a new /tmp: the parent's folder (every kernel's, and its code) is not in it
     agent._mount(libc, "tmpfs", "/tmp", "tmpfs", nosuid, f"size={scratch},mode=1777")
-    os.makedirs(folder, mode=0o755)
+    for path, descriptor in kept.items():
+        if os.path.isdir(f"/proc/self/fd/{descriptor}"):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            open(path, "w").close()
+        source = f"/proc/self/fd/{descriptor}"
+        agent._mount(libc, source, path, None, agent.MS_BIND | agent.MS_REC)
+        os.close(descriptor)
+    os.makedirs(parent, mode=0o755, exist_ok=True)  # hidden, wherever it is
+    agent._mount(libc, "tmpfs", parent, "tmpfs", nosuid, "size=65536,mode=755")
+    os.mkdir(folder)
     agent._mount(libc, f"/proc/self/fd/{own}", folder, None, agent.MS_BIND)
     os.close(own)
     agent._mount(libc, sockets, sockets, None, agent.MS_BIND)

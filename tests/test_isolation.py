@@ -68,6 +68,7 @@ def shuffled_class(tmp_path_factory):
         )
     line = [x for x in result.stdout.splitlines() if x.startswith("MEASURED")]
     assert line, result.stderr[-3000:]
+    assert "start cold" not in result.stderr, "the kernels' folders outside /tmp: no warm kernels"
     _, peak_kib = line[0].split()
     return folder, course.cell_scores(folder, ASSIGNMENT), int(peak_kib) * 1024
 
