@@ -461,7 +461,7 @@ class Zygote:
     sandbox, started once, that forks a kernel for each notebook."""
 
     def __init__(self, manager: GradingKernelManager):
-        self.key = (tuple(manager.preload), manager.scratch_size)
+        self.key = parent_key(manager)
         self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         os.chmod(self.folder, 0o755)
         for module in (agent.__file__, launcher.__file__, ZYGOTE):  # the kit is not visible there
@@ -548,11 +548,16 @@ _zygote_problem: str | None = None
 _folders: list[Path] = []
 
 
+def parent_key(manager: GradingKernelManager) -> tuple:
+    """What a warm parent is made for: its modules and its kernels' scratch size."""
+    return (tuple(manager.preload), manager.scratch_size)
+
+
 def warm_parent(manager: GradingKernelManager) -> Zygote | None:
     """This process's warm parent for the manager's settings, started on first use; None
     (kernels start cold, said once in the log) where it cannot be had."""
     global _zygote, _zygote_problem
-    key = (tuple(manager.preload), manager.scratch_size)
+    key = parent_key(manager)
     if _zygote is not None and (_zygote.key != key or _zygote.process.poll() is not None):
         stop_warm_parent()
     if _zygote is None and _zygote_problem is None:

@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ASSIGNMENT, GRADEKIT, REPO, html_text, make_course
+from conftest import ASSIGNMENT, GRADEKIT, REPO, html_text, make_course, run_gradekit
 
 import democlass
 from gradekit import course, submissions, watch
@@ -80,25 +80,14 @@ def watched(tmp_path_factory):
     log = {}
     submit(folder, "ada", "mse-sum")
     submit(folder, "bao", "model")
-    log["first"] = run_watch(folder)
+    run_gradekit(folder, "watch", ASSIGNMENT, "--once")
     log["ada first"] = feedback_of(folder, "ada")
     log["bao"] = feedback_of(folder, "bao")
-    for look in range(2):
+    for _ in range(2):
         submit(folder, "ada", "model")
-        log[f"look {look}"] = run_watch(folder)
+        run_gradekit(folder, "watch", ASSIGNMENT, "--once")
     log["ada"] = feedback_of(folder, "ada")
     return folder, log
-
-
-def run_watch(folder) -> str:
-    run = subprocess.run(
-        [GRADEKIT, "watch", ASSIGNMENT, "--once", "--course", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout + run.stderr
 
 
 def test_feedback_on_submit_names_the_failing_exercise(watched):
@@ -146,7 +135,7 @@ def test_a_service_stopped_mid_queue_grades_each_waiting_submission_once(watched
         time.sleep(0.05)
     os.killpg(service.pid, signal.SIGKILL)
     service.wait()
-    run_watch(folder)
+    run_gradekit(folder, "watch", ASSIGNMENT, "--once")
     mine = [s for s in state(folder).values() if s["student"] in LATE]
     assert sorted(s["student"] for s in mine) == list(LATE)
     assert all(s["status"] == "graded" and s["gradings"] == 1 for s in mine), mine
