@@ -5,6 +5,7 @@ import glob
 import html
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -23,6 +24,7 @@ import pytest
 from nbclient import NotebookClient
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 import democlass
@@ -183,6 +185,42 @@ def max_points(fresh_course) -> dict[str, float]:
     return course.max_scores(fresh_course, ASSIGNMENT)
 
 
+# Real OS users (tests that make them need root, as CI runs).
+
+BIN = Path(sys.executable).parent
+SBIN = "/usr/sbin:/sbin:/usr/bin:/bin"  # runuser, useradd, userdel
+
+
+def home(user: str) -> Path:
+    return Path(pwd.getpwnam(user).pw_dir)
+
+
+def try_as(user: str, *args: str, cwd: Path, bin_dir: Path = BIN) -> subprocess.CompletedProcess:
+    """Run a command as the OS user, in their own environment, with `bin_dir` on the path."""
+    env = {
+        "HOME": str(home(user)),
+        "USER": user,
+        "LANG": "C.UTF-8",
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+    }
+    return subprocess.run(
+        [shutil.which("runuser", path=SBIN), "-u", user, "--", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def run_as(user: str, *args: str, cwd: Path, bin_dir: Path = BIN) -> str:
+    """Run a command as the OS user; its output, or a failure."""
+    result = try_as(user, *args, cwd=cwd, bin_dir=bin_dir)
+    assert result.returncode == 0, (
+        f"{user}: {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-1500:]}"
+    )
+    return result.stdout + result.stderr
+
+
 # A real browser and a real Jupyter server, for what students and instructors see.
 
 SERVER_TIMEOUT = 120  # generous: two cores, other modules grading classes meanwhile
@@ -227,9 +265,6 @@ class Lab:
         """The address that opens the notebook at `path` in a workspace of its own."""
         return f"{self.url}/lab/workspaces/{workspace}/tree/{path}?token={self.token}"
 
-    def log_tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
-
 
 @pytest.fixture(scope="module")
 def browser():
@@ -267,6 +302,61 @@ def js(driver, script: str, *args):
     return driver.execute_script(script, *args)
 
 
+def click_menu(driver, menu: str, command: str) -> str:
+    """Click a menu of the menu bar, then one of its items; the item's label."""
+    [item] = wait(
+        driver,
+        lambda d: [
+            item
+            for item in d.find_elements(By.CSS_SELECTOR, "#jp-menu-panel .lm-MenuBar-item")
+            if item.text == menu
+        ],
+        SERVER_TIMEOUT,
+        f"the {menu} menu",
+    )
+    item.click()
+    selector = f".lm-Menu .lm-Menu-item[data-command='{command}']"
+    entry = wait(
+        driver,
+        lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()],
+        10,
+        f"the {menu} menu to show {command}",
+    )[0]
+    label = entry.find_element(By.CSS_SELECTOR, ".lm-Menu-itemLabel").text
+    entry.click()
+    return label
+
+
+def save_screenshot(driver, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    driver.save_screenshot(str(path))
+    keep = os.environ.get("GRADEKIT_BROWSER_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / name)
+    return path
+
+
+def log_tail(log: Path) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+
+
+def wait_for_server(process, answer, timeout: float, name: str, log: Path) -> None:
+    """Poll `answer()` until it stops raising OSError; fail, with the end of the server's
+    log, if its process exits first or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited ({process.returncode}):\n{log_tail(log)}")
+        try:
+            answer()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} did not answer:\n{log_tail(log)}")
+            time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def running_lab(root: Path, env: dict, log: Path, *options: str):
     """A JupyterLab server (with nbgrader's formgrader) on loopback serving `root`, started
@@ -286,17 +376,9 @@ def running_lab(root: Path, env: dict, log: Path, *options: str):
         )
     server = Lab(root, port, token, process, log)
     try:
-        deadline = time.monotonic() + SERVER_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited ({process.returncode}):\n{server.log_tail()}")
-            try:
-                server.api("/api/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer:\n{server.log_tail()}")
-                time.sleep(0.3)
+        wait_for_server(
+            process, lambda: server.api("/api/status"), SERVER_TIMEOUT, "JupyterLab", log
+        )
         yield server
     finally:
         try:

@@ -21,7 +21,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import RELEASE, SERVER_TIMEOUT, SOURCE, Lab, js, running_lab, wait
+from conftest import (
+    RELEASE,
+    SERVER_TIMEOUT,
+    SOURCE,
+    Lab,
+    click_menu,
+    js,
+    running_lab,
+    save_screenshot,
+    wait,
+)
 from selenium.webdriver.common.by import By
 
 from gradekit import submissions
@@ -120,23 +130,6 @@ def open_notebook(driver, lab: Lab, path: str, workspace: str) -> list[str]:
     return ids
 
 
-def click_menu(driver, menu: str, command: str) -> str:
-    """Click a menu of the menu bar, then one of its items; the item's label."""
-    items = driver.find_elements(By.CSS_SELECTOR, "#jp-menu-panel .lm-MenuBar-item")
-    [item] = [item for item in items if item.text == menu]
-    item.click()
-    selector = f".lm-Menu .lm-Menu-item[data-command='{command}']"
-    entry = wait(
-        driver,
-        lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()],
-        10,
-        f"the {menu} menu to show {command}",
-    )[0]
-    label = entry.find_element(By.CSS_SELECTOR, ".lm-Menu-itemLabel").text
-    entry.click()
-    return label
-
-
 def restart_and_run_all(driver) -> list[dict]:
     """Kernel → Restart Kernel and Run All Cells…, Restart in the dialog; the cells once the
     kernel is idle again with no cell waiting to run."""
@@ -176,16 +169,6 @@ def scroll_into_view(driver, index: int) -> None:
         "const r = arguments[0].getBoundingClientRect(); return r.top > 0 && r.top < innerHeight"
     )
     wait(driver, lambda d: js(d, in_view, cell), 10, f"cell {index} to be in view")
-
-
-def save_screenshot(driver, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / name
-    driver.save_screenshot(str(path))
-    keep = os.environ.get("GRADEKIT_BROWSER_SCREENSHOTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / name)
-    return path
 
 
 def saved_changes(driver, lab: Lab, path: str, original: Path) -> str:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, REPO
+from conftest import ASSIGNMENT, BIN, REPO, SBIN, home, run_as
 
 import democlass
 from gradekit import course, submissions
@@ -33,28 +33,6 @@ ROSTER = [
     [ADA, "Ada", "Lovelace", "ada@example.edu", "101", "S101", ADA, "OD101"],
     [BAO, "Bảo", "Nguyễn", "bao@example.edu", "102", "S102", BAO, "OD102"],
 ]  # fmt: skip
-BIN = Path(sys.executable).parent
-SBIN = "/usr/sbin:/sbin:/usr/bin:/bin"  # runuser, useradd, userdel
-
-
-def home(user: str) -> Path:
-    return Path(pwd.getpwnam(user).pw_dir)
-
-
-def run_as(user: str, *args: str, cwd: Path) -> str:
-    """Run a command as the user, in their own environment; its output, or a failure."""
-    env = {"HOME": str(home(user)), "USER": user, "LANG": "C.UTF-8", "PATH": f"{BIN}:/usr/bin:/bin"}
-    result = subprocess.run(
-        [shutil.which("runuser", path=SBIN), "-u", user, "--", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, (
-        f"{user}: {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-1500:]}"
-    )
-    return result.stdout + result.stderr
 
 
 def hand_over(path: Path, user: str) -> None:
