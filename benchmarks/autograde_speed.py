@@ -10,7 +10,8 @@ the course's config (warm kernels); (b) `gradekit autograde` on --jobs workers, 
 executed with nbclient, one after the other, as the floor. Prints a table of wall times,
 ratios, how many cores each way kept busy on average (from /proc/stat: run it on an
 otherwise idle machine), whether the three gradings gave the same points for every grade
-cell, and memory: the largest resident size of one process, and the peak of the total
+cell (but for the submissions plain nbgrader gives up on whole, having failed to read one
+of their notebooks: it scores them 0, the kit grades the readable notebook), and memory: the largest resident size of one process, and the peak of the total
 proportional set size (PSS: pages shared between processes, as a warm parent's are with
 its kernels, counted once) of the grader's processes and kernels together.
 
@@ -137,7 +138,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="postgresql://user@host:port, for the Dask column")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "agg")  # as in grading, for a fair floor
-    rows = []
+    rows, gave_up = [], {}
     with tempfile.TemporaryDirectory() as scratch:
         for size in args.sizes:
             base = make_class(Path(scratch) / f"class{size}", size)
@@ -165,7 +166,13 @@ def main() -> None:
                 if mode != "bare":
                     scores[mode] = course.cell_scores(folder, democlass.ASSIGNMENT)
                 print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
-            same = scores["plain"] == scores["kit"] == scores["cold"] and len(scores["kit"]) == size
+            # Plain nbgrader gives up on a whole submission when one of its notebooks cannot
+            # be read (no autograded folder, every cell 0); the kit grades the readable one.
+            plain_folder = Path(scratch) / f"class{size}-plain" / "autograded"
+            gave_up[size] = sorted(s for s in scores["kit"] if not (plain_folder / s).is_dir())
+            plain = {s: p for s, p in scores["plain"].items() if s not in gave_up[size]}
+            kit = {s: p for s, p in scores["kit"].items() if s not in gave_up[size]}
+            same = plain == kit and scores["kit"] == scores["cold"] and len(scores["kit"]) == size
             names = variant_names()
             for student in sorted(set().union(*scores.values())):
                 points = [scores[mode].get(student, {}) for mode in ("plain", "kit", "cold")]
@@ -195,7 +202,9 @@ def main() -> None:
             + " | ".join(f"{t[m]:.0f} s ({t[m] / size:.2f} s each)" for m in modes)
             + f" | {t['kit'] / (t['bare'] / args.jobs):.2f}"
             f" | {t['cold'] / (t['bare'] / args.jobs):.2f}"
-            f" | {', '.join(f'{busy[m]:.2f}' for m in modes)} | {'yes' if same else 'NO'} |"
+            f" | {', '.join(f'{busy[m]:.2f}' for m in modes)} | {'yes' if same else 'NO'}"
+            + (f" (nbgrader gave up on {len(gave_up[size])})" if gave_up[size] else "")
+            + " |"
         )
     print("\n| class | memory: largest process / total PSS | plain | kit warm | kit cold | bare |")
     print("| --- | --- | --- | --- | --- | --- |")
