@@ -23,8 +23,9 @@ Each look at the exchange's inbound folder (every `Watch.interval` seconds, or o
   its place in the queue; over the budget, until when; superseded), which its feedback
   replaces when it is graded.
 
-What a student sees of the hidden checks is `Watch.hidden`: "verdicts" (each check passed
-or failed, its message only after the deadline) or "messages" (as the deadline's feedback).
+What a student sees of the hidden checks is `Watch.hidden`: "nothing" (the visible checks
+and their points only), "verdicts" (each check passed or failed, its message only after the
+deadline) or "messages" (as the deadline's feedback).
 The visible checks' results are always shown.
 """
 
@@ -61,10 +62,11 @@ class Watch(Configurable):
         "or is not graded at all (refuse); either way its status page says so.",
     ).tag(config=True)
     hidden = Enum(
-        ["verdicts", "messages"],
+        ["nothing", "verdicts", "messages"],
         "verdicts",
-        help="What feedback on submit shows of the hidden checks: whether each passed "
-        "(verdicts: no oracle), or also their messages and diagnoses (messages).",
+        help="What feedback on submit shows of the hidden checks: nothing (not listed, "
+        "their points left out of the score), whether each passed (verdicts: no oracle), "
+        "or also their messages and diagnoses (messages).",
     ).tag(config=True)
     interval = Float(10.0, help="Seconds between two looks at the exchange.").tag(config=True)
 
@@ -113,6 +115,13 @@ class Service:
             text += (
                 "c.GenerateFeedback.preprocessors = ['gradekit.watch.VerdictsOnly', "
                 "*c.GenerateFeedback.preprocessors]\n"
+            )
+        elif self.settings.hidden == "nothing":  # once the grades are on the cells
+            text += (
+                "_steps = list(c.GenerateFeedback.preprocessors)\n"
+                "_steps.insert(_steps.index('nbgrader.preprocessors.GetGrades') + 1, "
+                "'gradekit.watch.VisibleOnly')\n"
+                "c.GenerateFeedback.preprocessors = _steps\n"
             )
         if not config.is_file() or config.read_text() != text:
             config.write_text(text)
@@ -307,6 +316,29 @@ class VerdictsOnly(FeedbackPreprocessor):
             else:
                 cell.outputs = []
         return cell, resources
+
+
+class VisibleOnly(FeedbackPreprocessor):
+    """Feedback on submit: the checks with hidden tests left out of the page, and their
+    points out of its score (which then counts the visible checks only)."""
+
+    def preprocess(self, nb, resources):
+        kept, left_out = [], 0.0
+        for cell in nb.cells:
+            grading = cell.metadata.get("nbgrader", {})
+            if (
+                cell.cell_type == "code"
+                and grading.get("grade")
+                and HIDDEN_REGION.search(cell.source)
+            ):
+                resources["nbgrader"]["score"] -= grading.get("score") or 0
+                resources["nbgrader"]["max_score"] -= grading.get("points") or 0
+                left_out += grading.get("points") or 0
+            else:
+                kept.append(cell)
+        nb.cells = kept
+        resources["hidden_points_left_out"] = left_out
+        return nb, resources
 
 
 def watch(course_dir: Path, assignment: str, once: bool = False, jobs: int | None = None) -> None:

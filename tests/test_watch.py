@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 
+import nbformat
 import pytest
 from conftest import ASSIGNMENT, GRADEKIT, REPO, html_text, make_course, run_gradekit
 
@@ -142,3 +143,31 @@ def test_a_service_stopped_mid_queue_grades_each_waiting_submission_once(watched
     for name in LATE:
         (page,) = feedback_of(folder, name).values()
         assert "Waiting to be graded" not in page and watch.VERDICT not in page
+
+
+def test_nothing_of_the_hidden_checks_shows_only_the_visible_ones(tmp_path_factory):
+    folder = make_course(tmp_path_factory.mktemp("watch-nothing") / "course")
+    with open(folder / "nbgrader_config.py", "a") as config:
+        config.write('\nc.Watch.hidden = "nothing"\n')
+    course.nbgrader(folder, "release_assignment", ASSIGNMENT)
+    enrol(folder, "ada")
+    submit(folder, "ada", "mse-sum")
+    run_gradekit(folder, "watch", ASSIGNMENT, "--once")
+    (page,) = feedback_of(folder, "ada").values()
+    source = nbformat.read(REPO / "source" / ASSIGNMENT / FEEDBACK.replace(".html", ".ipynb"), 4)
+    graded = [cell for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade")]
+    checks = [
+        c for c in graded if c.cell_type == "code" and not c.metadata.nbgrader.get("solution")
+    ]
+    hidden = [cell for cell in checks if "BEGIN HIDDEN TESTS" in cell.source]
+    visible = [cell for cell in checks if cell not in hidden]
+    assert hidden and visible
+    total, left_out = (
+        sum(c.metadata["nbgrader"]["points"] for c in cells) for cells in (graded, hidden)
+    )
+    # the score: the visible checks' points and the written answers', not the hidden ones'
+    assert f" / {total - left_out:.1f})" in page, page[page.find("Score") :][:200]
+    assert f"of {len(visible)} checks passed" in page
+    assert f"The hidden checks ({left_out:.1f} points) are not shown" in page
+    assert "Hidden check:" not in page and watch.VERDICT not in page
+    assert "MSE" in page  # the exercise of MSE_loss, by its visible check
