@@ -55,6 +55,12 @@ def make_class(folder: Path, size: int) -> Path:
     return folder
 
 
+def handed_in_notebooks(folder: Path) -> int:
+    """How many students of the class handed in at least one notebook."""
+    submitted = folder / "submitted"
+    return sum(1 for d in submitted.iterdir() if any(d.glob(f"{democlass.ASSIGNMENT}/*.ipynb")))
+
+
 def variant_names() -> list[str]:
     """The variants the synthetic class cycles through (student sNNN hands in number NNN)."""
     return sorted(
@@ -167,12 +173,20 @@ def main() -> None:
                     scores[mode] = course.cell_scores(folder, democlass.ASSIGNMENT)
                 print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
             # Plain nbgrader gives up on a whole submission when one of its notebooks cannot
-            # be read (no autograded folder, every cell 0); the kit grades the readable one.
+            # be read (its autograded folder removed, every cell 0); the kit grades the
+            # readable one.
             plain_folder = Path(scratch) / f"class{size}-plain" / "autograded"
-            gave_up[size] = sorted(s for s in scores["kit"] if not (plain_folder / s).is_dir())
+            gave_up[size] = sorted(
+                s for s in scores["kit"] if not (plain_folder / s / democlass.ASSIGNMENT).is_dir()
+            )
             plain = {s: p for s, p in scores["plain"].items() if s not in gave_up[size]}
             kit = {s: p for s, p in scores["kit"].items() if s not in gave_up[size]}
-            same = plain == kit and scores["kit"] == scores["cold"] and len(scores["kit"]) == size
+            same = (
+                plain == kit
+                and scores["kit"] == scores["cold"]
+                and set(scores["plain"]) == set(scores["kit"])  # the same students graded
+                and len(scores["kit"]) == handed_in_notebooks(base)
+            )
             names = variant_names()
             for student in sorted(set().union(*scores.values())):
                 points = [scores[mode].get(student, {}) for mode in ("plain", "kit", "cold")]
