@@ -172,6 +172,10 @@ class GradingKernelManager(AsyncKernelManager):
         kw["env"] = {**(kw.get("env") or os.environ), "MPLBACKEND": "agg"}
         if self.sandboxed:
             kw["env"] = sandbox_environment(kw["env"])
+            # Nothing of the kernel's reaches the grader's own output (ipykernel keeps a copy
+            # of the streams it was started with): its cells' outputs go through Jupyter's
+            # messages, within their budget. A warm kernel's streams are /dev/null too.
+            kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
             if os.geteuid() == 0:  # the folder stays root's; the kernel's uid gets its parts
                 os.chmod(self.folder, 0o755)
                 uid = kernel_uid()

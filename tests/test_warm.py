@@ -32,6 +32,7 @@ started_with = sorted(m for m in ("numpy", "matplotlib.pyplot") if m in sys.modu
 import numpy as np
 random_state = [np.random.rand(), random.random()]
 """
+LEAKED = b"\nWRITTEN-TO-THE-GRADER\n"
 LEAVE = f"""
 import builtins, os, random, subprocess, threading, time
 import matplotlib, numpy as np
@@ -62,6 +63,14 @@ if os.fork() == 0:
     os.setsid()
     keep_writing("process")
 subprocess.Popen(["sleep", "600"], start_new_session=True)
+
+for fd in map(int, os.listdir("/proc/self/fd")):  # the streams the kernel was started with
+    try:
+        target = os.readlink(f"/proc/self/fd/{{fd}}")
+        if target.startswith(("pipe:", "/dev/pts", "/dev/tty")) or os.path.isfile(target):
+            os.write(fd, {LEAKED!r})
+    except OSError:
+        pass
 """
 LOOK = f"""
 import builtins, glob, json, os, random, re, sys, threading
@@ -110,7 +119,12 @@ def graded(folder, *options) -> dict[str, dict]:
         line = [x for x in text.splitlines() if x.startswith("SEEN ")]
         assert line, (student, nb.cells[-1].outputs, result.stderr[-3000:])
         seen[student] = json.loads(line[0].removeprefix("SEEN "))
-    return {"seen": seen, "scores": course.cell_scores(folder, ASSIGNMENT), "log": result.stderr}
+    return {
+        "seen": seen,
+        "scores": course.cell_scores(folder, ASSIGNMENT),
+        "log": result.stderr,
+        "output": result.stdout + result.stderr,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +163,11 @@ def test_nothing_a_notebook_leaves_reaches_the_next_kernel(traced_class):
         assert seen["traces"] == [], "files, from the notebook, a thread or a process"
         assert seen["kit"] == [], "the kit's modules"
         assert seen["processes"] == [1, 2], "processes other than the kernel and its init"
+
+
+def test_nothing_a_kernel_writes_reaches_the_graders_output(traced_class):
+    for mode in ("warm", "cold"):
+        assert LEAKED.decode().strip() not in traced_class[mode]["output"], mode
 
 
 def test_random_state_is_reseeded_from_the_system(traced_class):
