@@ -8,7 +8,8 @@ In headless Chromium, a student logs in, fetches the assignment in the Assignmen
 writes a buggy `s` in the notebook, saves and submits; *Fetch Feedback* brings the feedback
 of `gradekit watch` (a service of the hub); three more submissions reach the budget. The
 other student, as that OS user, tries to read the first one's work; the instructor grades
-and opens the formgrader through the hub; a student tries to open it.
+and opens the formgrader through the hub, alone and in a tab of JupyterLab; a student tries
+to open it.
 
 Needs root (the hub starts each user's server as that user), as CI runs. Set
 GRADEKIT_BROWSER_SCREENSHOTS to a folder to keep the screenshots of each step.
@@ -353,11 +354,38 @@ def test_the_instructor_sees_the_graded_submission_in_the_formgrader(hub, journe
     assert "graded" in table[0] and re.search(r"\b\d+(\.\d+)? / \d+", table[0]), table
 
 
+def test_the_formgrader_opens_in_a_tab_of_the_instructors_lab(hub, browser, shots):
+    log_in(browser, hub, TEACHER)
+    wait(browser, lambda d: f"/user/{TEACHER}/" in d.current_url, 180, "the teacher's server")
+    browser.get(f"{hub.url}/services/{COURSE}/lab")
+    click_menu(browser, "Nbgrader", "nbgrader:open-formgrader")
+    frame = wait(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#formgrader-iframe iframe"),
+        60,
+        "the Formgrader tab",
+    )[0]
+    browser.switch_to.frame(frame)  # a page the browser refused to frame has no such text
+    try:
+        wait(
+            browser,
+            lambda d: (
+                ASSIGNMENT in d.find_element(By.TAG_NAME, "body").text
+                and "Manage Assignments" in d.find_element(By.TAG_NAME, "body").text
+            ),
+            60,
+            "the formgrader's page in the tab",
+        )
+    finally:
+        browser.switch_to.default_content()
+    save_screenshot(browser, shots, "7-formgrader-in-lab.png")
+
+
 def test_a_student_cannot_open_the_formgrader(hub, journey, browser, shots):
     log_in(browser, hub, BAO)
     wait(browser, lambda d: f"/user/{BAO}/" in d.current_url, 180, f"{BAO}'s server")
     browser.get(f"{hub.url}/services/{COURSE}/formgrader/manage_submissions/{ASSIGNMENT}")
     time.sleep(3)
     text = browser.find_element(By.TAG_NAME, "body").text
-    save_screenshot(browser, shots, "7-formgrader-refused.png")
+    save_screenshot(browser, shots, "8-formgrader-refused.png")
     assert "403" in text and ADA not in text and "Manage" not in text, text[:1000]
