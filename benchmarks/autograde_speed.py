@@ -11,9 +11,10 @@ executed with nbclient, one after the other, as the floor. Prints a table of wal
 ratios, how many cores each way kept busy on average (from /proc/stat: run it on an
 otherwise idle machine), whether the three gradings gave the same points for every grade
 cell (but for the submissions plain nbgrader gives up on whole, having failed to read one
-of their notebooks: it scores them 0, the kit grades the readable notebook), and memory: the largest resident size of one process, and the peak of the total
-proportional set size (PSS: pages shared between processes, as a warm parent's are with
-its kernels, counted once) of the grader's processes and kernels together.
+of their notebooks: it scores them 0, the kit grades the readable notebook), and memory:
+the largest resident size of one process, and the peak of the total proportional set size
+(PSS: pages shared between processes, as a warm parent's are with its kernels, counted
+once) of the grader's processes and kernels together.
 
 With --postgres postgresql://user@host:port (a server the benchmark may create databases
 on), the same class is also graded into PostgreSQL twice: by the local pool of --jobs

@@ -195,6 +195,26 @@ def home(user: str) -> Path:
     return Path(pwd.getpwnam(user).pw_dir)
 
 
+def make_user(user: str, *groups: str, password: str | None = None) -> None:
+    """A new OS user with a home (made anew if it existed), in these groups."""
+    remove_user(user)
+    options = ["-G", ",".join(groups)] if groups else []
+    useradd = shutil.which("useradd", path=SBIN)
+    subprocess.run([useradd, "-m", "-s", "/bin/bash", *options, user], check=True)
+    if password is not None:
+        chpasswd = shutil.which("chpasswd", path=SBIN)
+        subprocess.run([chpasswd], input=f"{user}:{password}", text=True, check=True)
+
+
+def remove_user(user: str) -> None:
+    """Stop the user's processes, then remove the user and their home (if they exist)."""
+    for _ in range(50):
+        if subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True).returncode:
+            break  # none left (or no such user)
+        time.sleep(0.2)
+    subprocess.run([shutil.which("userdel", path=SBIN), "-r", user], capture_output=True)
+
+
 def try_as(user: str, *args: str, cwd: Path, bin_dir: Path = BIN) -> subprocess.CompletedProcess:
     """Run a command as the OS user, in their own environment, with `bin_dir` on the path."""
     env = {

@@ -12,14 +12,13 @@ import os
 import pwd
 import shutil
 import stat
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, BIN, REPO, SBIN, home, run_as
+from conftest import ASSIGNMENT, BIN, REPO, home, make_user, remove_user, run_as
 
 import democlass
 from gradekit import course, submissions
@@ -57,13 +56,8 @@ def users():
     traversable for them meanwhile (as an installed kit is)."""
     if os.geteuid() != 0:
         pytest.fail("this test makes OS users: run it as root (CI does)")
-    made = []
     for user in (TEACHER, ADA, BAO):
-        subprocess.run([shutil.which("userdel", path=SBIN), "-r", user], capture_output=True)
-        subprocess.run(
-            [shutil.which("useradd", path=SBIN), "-m", "-s", "/bin/bash", user], check=True
-        )
-        made.append(user)
+        make_user(user)
     opened = []
     python = Path(os.path.realpath(sys.executable)).parent
     for folder in {p for top in (BIN, python, REPO) for p in (top, *top.parents)}:
@@ -74,8 +68,8 @@ def users():
     yield
     for folder, mode in opened:
         folder.chmod(mode)
-    for user in made:
-        subprocess.run([shutil.which("userdel", path=SBIN), "-r", user], capture_output=True)
+    for user in (TEACHER, ADA, BAO):
+        remove_user(user)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ GRADER = f"grader-{COURSE}"  # the account that owns the course folder and runs 
 PREFIX = os.environ.get("GRADEKIT_HUB_PREFIX", "/opt/gradekit")
 COURSE_FOLDER = f"/home/{GRADER}/{COURSE}"
 BIN = f"{PREFIX}/venv/bin"
+PATH = f"{BIN}:/usr/local/bin:/usr/bin:/bin"  # the kit's environment first
 
 
 def members(group: str) -> list[str]:
@@ -59,7 +60,7 @@ def private_home(spawner) -> None:
 
 c.Spawner.pre_spawn_hook = private_home
 c.Spawner.environment = {
-    "PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin",
+    "PATH": PATH,
     # no formgrader, no assignment creator (jupyter/users/), no news or update checks
     "JUPYTER_CONFIG_PATH": f"{PREFIX}/jupyter/users:{PREFIX}/jupyter/everyone",
 }
@@ -93,7 +94,7 @@ c.JupyterHub.services = [
         "oauth_no_confirm": True,
         "environment": {
             "JUPYTERHUB_DEFAULT_URL": "/lab",
-            "PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": PATH,
             # Lab may show the formgrader's pages in a tab (jupyter/formgrader/)
             "JUPYTER_CONFIG_PATH": f"{PREFIX}/jupyter/formgrader:{PREFIX}/jupyter/everyone",
         },
@@ -104,6 +105,6 @@ c.JupyterHub.services = [
         "command": [f"{BIN}/gradekit", "watch", ASSIGNMENT, "--course", COURSE_FOLDER],
         "user": GRADER,
         "cwd": COURSE_FOLDER,
-        "environment": {"PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin"},
+        "environment": {"PATH": PATH},
     },
 ]
