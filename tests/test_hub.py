@@ -3,7 +3,8 @@
 `deploy/jupyterhub/start` runs as shipped (its own environment and proxy installed, the
 course folder made and the assignment released), on free loopback ports, with an exchange
 and an install folder of the test's own. Its users are real OS users with passwords, made
-for the test and removed after it: an instructor and two students, in the course's groups.
+for the test and removed after it: an instructor and two students, in the course's groups
+(the instructor put in the group once the hub runs: the hub reads it at login).
 In headless Chromium, a student logs in, fetches the assignment in the Assignments tab,
 writes a buggy `s` in the notebook, saves and submits; *Fetch Feedback* brings the feedback
 of `gradekit watch` (a service of the hub); three more submissions reach the budget. The
@@ -104,8 +105,8 @@ def hub():
     passwords = {user: secrets.token_urlsafe(12) for user in GROUPS}
     for group in set(GROUPS.values()):
         subprocess.run([shutil.which("groupadd", path=SBIN), "-f", group], check=True)
-    for user, group in GROUPS.items():
-        make_user(user, group, password=passwords[user])
+    for user, group in GROUPS.items():  # the instructor joins later, the hub running
+        make_user(user, *([] if user == TEACHER else [group]), password=passwords[user])
     port = free_ports(4)
     # An administrator's environment (the package registries' settings in it), not the tests'
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -135,6 +136,9 @@ def hub():
             "the hub",
             log,
         )
+        # an instructor appointed while the hub runs reaches the formgrader at their login
+        usermod = shutil.which("usermod", path=SBIN)
+        subprocess.run([usermod, "-aG", GROUPS[TEACHER], TEACHER], check=True)
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)

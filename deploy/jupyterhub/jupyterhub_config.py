@@ -23,14 +23,6 @@ BIN = f"{PREFIX}/venv/bin"
 PATH = f"{BIN}:/usr/local/bin:/usr/bin:/bin"  # the kit's environment first
 
 
-def members(group: str) -> list[str]:
-    """The OS users in a group (none if the group does not exist yet)."""
-    try:
-        return sorted(grp.getgrnam(group).gr_mem)
-    except KeyError:
-        return []
-
-
 # Where people reach the hub; the proxy's API, the hub itself and the formgrader listen on
 # the next three ports of the loopback interface.
 IP = os.environ.get("GRADEKIT_HUB_IP", "127.0.0.1")
@@ -65,9 +57,25 @@ c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": f"{PREFIX}/jupyter/users:{PREFIX}/jupyter/everyone",
 }
 
-# The formgrader is for the course's graders only. The group's name is nbgrader's
-# convention: its course list shows them this course's formgrader.
-c.JupyterHub.load_groups = {f"formgrade-{COURSE}": members(f"{COURSE}-instructors")}
+
+def os_groups(user: str) -> set[str]:
+    """The OS groups the user is in, their primary group included."""
+    gids = os.getgrouplist(user, pwd.getpwnam(user).pw_gid)
+    return {grp.getgrgid(gid).gr_name for gid in gids}
+
+
+def course_groups(authenticator, handler, auth_model: dict) -> dict:
+    """The user's hub groups, from their OS groups at each login: the course's instructors
+    are its graders (`formgrade-<course>`, nbgrader's name: its course list shows them this
+    course's formgrader)."""
+    graders = f"{COURSE}-instructors" in os_groups(auth_model["name"])
+    auth_model["groups"] = [f"formgrade-{COURSE}"] if graders else []
+    return auth_model
+
+
+# The formgrader is for the course's graders only.
+c.Authenticator.manage_groups = True
+c.Authenticator.post_auth_hook = course_groups
 c.JupyterHub.load_roles = [
     {
         "name": f"formgrade-{COURSE}",
