@@ -36,7 +36,7 @@ from . import course, late
 from .review import budgets_exceeded, code_to_review
 
 _API = None  # the worker process's NbGraderAPI
-_COURSE_DIR = Path()  # the worker process's course folder
+_SETUP = ("", "")  # the worker process's course folder and config folder
 
 # Errors another grader's concurrent write can cause, which a second attempt gets past:
 # sqlite's lock, and PostgreSQL's unique-constraint race when two processes create the same
@@ -187,18 +187,19 @@ def is_transient(error: str) -> bool:
     return any(text in error for text in TRANSIENT_ERRORS)
 
 
-def start_worker(course_dir: str, db_url: str) -> None:
-    """Set this process up to grade the course's students (nbgrader's API, config loaded once)."""
-    global _API, _COURSE_DIR
+def start_worker(course_dir: str, db_url: str, config_dir: str | None = None) -> None:
+    """Set this process up to grade the course's students (nbgrader's API, config loaded once
+    from the course folder, or from `config_dir`)."""
+    global _API, _SETUP
     from nbgrader.apps.api import NbGraderAPI
 
     os.chdir(course_dir)
     os.environ["PATH"] = course.environment()["PATH"]
-    config = course.load_config(Path(course_dir))
+    config = course.load_config(Path(config_dir or course_dir))
     config.CourseDirectory.root = course_dir
     config.CourseDirectory.db_url = db_url
     _API = NbGraderAPI(config=config)
-    _COURSE_DIR = Path(course_dir)
+    _SETUP = (course_dir, config_dir or course_dir)
 
 
 class Task(NamedTuple):
@@ -214,7 +215,7 @@ def grade_submission(task: Task) -> tuple[str, bool, str]:
     """Grade one student in this worker (then generate and release their feedback, if the
     task says so): (student, success, error), the marker written last."""
     assignment, student, stamp, feedback = task
-    marker = marker_path(_COURSE_DIR, assignment, student)
+    marker = marker_path(Path(_SETUP[0]), assignment, student)
     marker.unlink(missing_ok=True)
     for attempt in range(ATTEMPTS):  # another grader may hold the gradebook for a while
         result = _API.autograde(assignment, student, force=True, create=True)
@@ -246,6 +247,7 @@ def autograde_class(
     scheduler=None,
     feedback: bool = False,
     on_result: Callable[[str, bool], None] | None = None,
+    config_dir: Path | None = None,
 ) -> list[Outcome]:
     """Check and autograde the class (or the named students, always regraded) on `jobs`
     processes, or on a Dask cluster (`scheduler`: an address, a scheduler file or a cluster
@@ -253,7 +255,8 @@ def autograde_class(
     graded unless `force`; only shard K of N if given. The gradebook is the course's
     configured one unless `db_url` is given. With `feedback`, each student's feedback is
     generated and released as soon as they are graded; `on_result(student, success)` is
-    called as each student's grading ends."""
+    called as each student's grading ends. The workers read the course's config, or the
+    one in `config_dir` (the watch service's)."""
     course_dir = Path(course_dir).resolve()
     db_url = db_url or course.configured_db_url(course_dir)
     submitted = course_dir / "submitted"
@@ -283,7 +286,8 @@ def autograde_class(
 
         grade_on_cluster(course_dir, db_url, to_grade, scheduler, outcomes, progress)
     elif to_grade:
-        _grade_on_pool(course_dir, db_url, to_grade, jobs, outcomes, progress, on_result)
+        setup = (str(course_dir), db_url, str(config_dir or course_dir))
+        _grade_on_pool(setup, to_grade, jobs, outcomes, progress, on_result)
     for _, student, *_ in to_grade:
         if outcomes[student].graded:
             graded = course_dir / "autograded" / student / assignment
@@ -291,15 +295,17 @@ def autograde_class(
     return [outcomes[student] for student in names]
 
 
-def grade_in_this_process(course_dir: str, db_url: str, task: Task):
+def grade_in_this_process(
+    course_dir: str, db_url: str, task: Task, config_dir: str | None = None
+) -> tuple[str, bool, str]:
     """Grade one student, setting this process up as a worker first if need be (what a Dask
     worker runs for each task)."""
-    if _API is None or str(_COURSE_DIR) != course_dir:
-        start_worker(course_dir, db_url)
+    if _API is None or _SETUP != (course_dir, config_dir or course_dir):
+        start_worker(course_dir, db_url, config_dir)
     return grade_submission(task)
 
 
-def _grade_on_pool(course_dir, db_url, tasks, jobs, outcomes, progress, on_result) -> None:
+def _grade_on_pool(setup, tasks, jobs, outcomes, progress, on_result) -> None:
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     started = time.monotonic()
 
@@ -316,12 +322,13 @@ def _grade_on_pool(course_dir, db_url, tasks, jobs, outcomes, progress, on_resul
     if jobs == 1 and len(tasks) == 1:  # one submission: no worker to start
         cwd = os.getcwd()
         try:
-            record([grade_in_this_process(str(course_dir), db_url, tasks[0])])
+            course_dir, db_url, config_dir = setup
+            record([grade_in_this_process(course_dir, db_url, tasks[0], config_dir)])
         finally:
             os.chdir(cwd)
         return
     context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=start_worker, initargs=(str(course_dir), db_url)) as pool:
+    with context.Pool(jobs, initializer=start_worker, initargs=setup) as pool:
         record(pool.imap_unordered(grade_submission, tasks))
 
 

@@ -49,13 +49,22 @@ class GrantExtensions(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        due = extensions_of(Path.cwd(), info["assignment"]).get(info["student"])
+        extension = extensions_of(Path.cwd(), info["assignment"]).get(info["student"])
         with Gradebook(info["db_url"]) as gradebook:
             submission = gradebook.find_submission(info["assignment"], info["student"])
             base = submission.assignment.duedate
-            submission.extension = due["due"] - base if due and base and due["due"] > base else None
+            due = own_due_date(base, extension)
+            submission.extension = due - base if due and due > base else None
             gradebook.db.commit()
         return nb, resources
+
+
+def own_due_date(base: datetime | None, extension: dict | None) -> datetime | None:
+    """A student's due date: the assignment's (`base`, naive UTC), or their extension's if
+    later; none if the assignment has none."""
+    if base is None:
+        return None
+    return max(base, extension["due"]) if extension else base
 
 
 def read_extensions(path: Path) -> dict[tuple[str, str], dict]:

@@ -2,10 +2,13 @@
 exchange and releases its feedback, so that *Fetch Feedback* shows it minutes later.
 
 The service works in a course folder of its own, `.gradekit/watch/<assignment>/` in the
-course's: the course's config (and sandbox, checks, feedback pages), its own gradebook,
-its own `submitted/`, `autograded/` and `feedback/`. The course's gradebook, its
-`autograded/` and its exports are never touched: the grades of record stay with the
-instructor's `gradekit autograde` after the deadline (late rules included).
+course's: the course's config (and sandbox, checks, feedback pages), its own gradebook
+(the assignment's due date copied from the course's), its own `submitted/`, `autograded/`
+and `feedback/`. The course's gradebook, its `autograded/` and its exports are never
+touched: the grades of record stay with the instructor's `gradekit autograde` after the
+deadline (late rules included). Unless `Watch.record`: then the service collects and
+grades into the course's own folders and gradebook (its grades are the grades of record),
+and only the feedback it releases, shaped by `Watch.hidden`, is its own.
 
 Each look at the exchange's inbound folder (every `Watch.interval` seconds, or once with
 `--once`):
@@ -13,6 +16,8 @@ Each look at the exchange's inbound folder (every `Watch.interval` seconds, or o
 - every submission of the assignment not seen before is recorded as waiting (in
   `state.json`, written whole after each change: a service stopped at any point starts
   again where it was, and grades each waiting submission once);
+- with `Watch.after_due = "stop"`, one handed in after the student's due date (their
+  extension's, if any) is left to the instructor's grading;
 - of a student's waiting submissions only the newest is graded; older ones are superseded;
 - a student who has had `Watch.budget` submissions graded in the last `Watch.window_hours`
   waits for the window (`Watch.over_budget = "queue"`) or is refused (`"refuse"`);
@@ -40,11 +45,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nbformat import NotebookNode
-from nbgrader.utils import notebook_hash
-from traitlets import Enum, Float, Integer
+from nbgrader.api import MissingEntry
+from nbgrader.utils import notebook_hash, parse_utc
+from traitlets import Bool, Enum, Float, Integer
 from traitlets.config import Configurable
 
-from . import autograde, course
+from . import autograde, course, late
 from .feedback import HIDDEN_REGION, FeedbackPreprocessor
 
 
@@ -69,6 +75,20 @@ class Watch(Configurable):
         "or also their messages and diagnoses (messages).",
     ).tag(config=True)
     interval = Float(10.0, help="Seconds between two looks at the exchange.").tag(config=True)
+    after_due = Enum(
+        ["grade", "stop"],
+        "grade",
+        help="A submission handed in after the student's due date (the assignment's in the "
+        "gradebook, or their extension's): graded on submit, its feedback showing the late "
+        "penalty it carries (grade), or left to the instructor's grading (stop), its status "
+        "page saying so.",
+    ).tag(config=True)
+    record = Bool(
+        False,
+        help="Grade into the course's own gradebook, submitted/ and autograded/: the "
+        "service's grades are the grades of record (late rules included), which the "
+        "formgrader and the exports show. Off: the service has a gradebook of its own.",
+    ).tag(config=True)
 
 
 @dataclass
@@ -78,7 +98,7 @@ class Submission:
     folder: str  # its name in inbound: student+assignment+timestamp+random
     student: str
     timestamp: str
-    status: str = "waiting"  # waiting, graded, refused, superseded, failed
+    status: str = "waiting"  # waiting, graded, refused, superseded, failed, late
     graded_at: float = 0.0
     gradings: int = 0
 
@@ -91,6 +111,8 @@ class Service:
         self.folder = self.course_dir / ".gradekit" / "watch" / assignment
         config = course.load_config(self.course_dir)
         self.settings = Watch(config=config)
+        # where submissions are collected and graded
+        self.root = self.course_dir if self.settings.record else self.folder
         self.course_id = config.CourseDirectory.course_id
         self.exchange = Path(config.Exchange.root) / self.course_id
         self.state_file = self.folder / "state.json"
@@ -101,16 +123,22 @@ class Service:
 
     def prepare(self) -> None:
         """The service's own course folder: the course's config with its own gradebook,
-        the course's source, a release generated there (its gradebook's copy)."""
+        the course's source and extensions, a release generated there (its gradebook's
+        copy) and the course's due date. (Recording: the course's config, with the service's
+        feedback.)"""
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self.folder / "nbgrader_config.py"
         text = (
-            "# Written by gradekit watch: the course's settings, graded into this folder.\n"
+            "# Written by gradekit watch: the course's settings, with the service's feedback.\n"
             "c = get_config()  # noqa: F821\n"
             f"load_subconfig({str(self.course_dir / 'nbgrader_config.py')!r})  # noqa: F821\n"
-            f"c.CourseDirectory.root = {str(self.folder)!r}\n"
-            f"c.CourseDirectory.db_url = {'sqlite:///' + str(self.folder / 'gradebook.db')!r}\n"
+            f"c.CourseDirectory.root = {str(self.root)!r}\n"
         )
+        if self.settings.record:
+            feedback = os.path.relpath(self.folder / "feedback", self.course_dir)
+            text += f"c.CourseDirectory.feedback_directory = {feedback!r}\n"
+        else:
+            text += f"c.CourseDirectory.db_url = {course.db_url(self.folder)!r}\n"
         if self.settings.hidden == "verdicts":
             text += (
                 "c.GenerateFeedback.preprocessors = ['gradekit.watch.VerdictsOnly', "
@@ -125,20 +153,48 @@ class Service:
             )
         if not config.is_file() or config.read_text() != text:
             config.write_text(text)
-        source = self.folder / "source"
-        if not source.exists():
-            source.symlink_to(self.course_dir / "source")
+        if self.settings.record:
+            release = self.course_dir / "release" / self.assignment
+            if not release.is_dir():
+                raise RuntimeError(
+                    f"{release}: not generated; c.Watch.record grades into the course's "
+                    f"gradebook: run `nbgrader generate_assignment {self.assignment}` first"
+                )
+            return
+        for name in ("source", late.EXTENSIONS):
+            if not (self.folder / name).is_symlink():
+                (self.folder / name).symlink_to(self.course_dir / name)
         # the release again whenever the instructor changed the source
-        digest = autograde.files_digest(source / self.assignment)
+        digest = autograde.files_digest(self.folder / "source" / self.assignment)
         generated = self.folder / "release" / f".{self.assignment}.source-digest"
         if not generated.is_file() or generated.read_text() != digest:
             course.nbgrader(self.folder, "generate_assignment", self.assignment, "--force")
             generated.write_text(digest)
+        with course.gradebook(self.folder) as gb:
+            gb.update_or_create_assignment(self.assignment, duedate=self.due_date())
+
+    def due_date(self) -> datetime | None:
+        """The assignment's due date in the course's gradebook (naive UTC), if it has one."""
+        with course.gradebook(self.course_dir) as gb:
+            try:
+                return gb.find_assignment(self.assignment).duedate
+            except MissingEntry:
+                return None
+
+    def own_due_date(self, student: str) -> datetime | None:
+        """The student's due date: their extension's, or the assignment's."""
+        extension = late.extensions_of(self.course_dir, self.assignment).get(student)
+        return late.own_due_date(self.due_date(), extension)
 
     def look(self) -> dict[str, list[str]]:
         """One look at the exchange: record, grade, release. The students graded, and those
-        whose submission could not be graded."""
+        whose submission could not be graded, each with why."""
         self.record_new()
+        if self.settings.after_due == "stop":
+            for sub in self.waiting():
+                due = self.own_due_date(sub.student)
+                if due and parse_utc(sub.timestamp) > due:
+                    self.set_status(sub, "late")
         now = time.time()
         newest: dict[str, Submission] = {}
         for sub in sorted(self.waiting(), key=lambda s: s.timestamp):
@@ -151,13 +207,14 @@ class Service:
                 to_grade.append(sub)
             elif self.settings.over_budget == "refuse":
                 self.set_status(sub, "refused")
-        if to_grade:
-            self.grade(to_grade)
+        outcomes = self.grade(to_grade) if to_grade else []
         for position, sub in enumerate(sorted(self.waiting(), key=lambda s: s.timestamp), 1):
             self.post_status(sub, position)
+        why = {o.student: autograde.error_line(o.error or "\n".join(o.problems)) for o in outcomes}
+        failed = [sub.student for sub in to_grade if sub.status == "failed"]
         return {
-            status: [sub.student for sub in to_grade if sub.status == status]
-            for status in ("graded", "failed")
+            "graded": [sub.student for sub in to_grade if sub.status == "graded"],
+            "failed": [f"{student}: {why.get(student, 'not graded')}" for student in failed],
         }
 
     def record_new(self) -> None:
@@ -191,7 +248,7 @@ class Service:
         )
         return times[-self.settings.budget] + self.settings.window_hours * 3600
 
-    def grade(self, subs: list[Submission]) -> None:
+    def grade(self, subs: list[Submission]) -> list[autograde.Outcome]:
         """Collect these submissions (one per student), grade them and release each one's
         feedback as soon as it is graded (the workers do), recording each as it ends."""
         self.prepare()
@@ -204,7 +261,7 @@ class Service:
         def ended(student: str, graded: bool) -> None:
             # what was collected is the student's newest submission: that one is graded (a
             # newer one may have arrived meanwhile), the one listed before it superseded
-            stamp = self.folder / "submitted" / student / self.assignment / "timestamp.txt"
+            stamp = self.root / "submitted" / student / self.assignment / "timestamp.txt"
             sub = listed[student]
             done = self.find(student, stamp.read_text().strip() if stamp.is_file() else "") or sub
             if done is not sub:
@@ -219,12 +276,19 @@ class Service:
                 text = "This notebook could not be graded; your instructor has been told."
                 self.write_page(done, f"Submission of {done.timestamp}", text, unread)
 
-        autograde.autograde_class(
-            self.folder, self.assignment, list(listed), self.jobs, feedback=True, on_result=ended
+        outcomes = autograde.autograde_class(
+            self.root,
+            self.assignment,
+            list(listed),
+            self.jobs,
+            feedback=True,
+            on_result=ended,
+            config_dir=self.folder,
         )
         for sub in listed.values():  # nothing gradable handed in (no notebook at all)
             if sub.status == "waiting":
                 self.set_status(sub, "failed")
+        return outcomes
 
     def find(self, student: str, timestamp: str) -> Submission | None:
         for sub in self.submissions.values():
@@ -235,7 +299,7 @@ class Service:
     def set_status(self, sub: Submission, status: str) -> None:
         sub.status = status
         self.save()
-        if status in ("superseded", "refused", "failed"):
+        if status in ("superseded", "refused", "failed", "late"):
             self.post_status(sub)
 
     def post_status(self, sub: Submission, position: int = 0) -> None:
@@ -245,6 +309,12 @@ class Service:
             text = "A newer submission of yours replaced this one: its feedback comes with it."
         elif sub.status == "failed":
             text = "This submission could not be graded; your instructor has been told."
+        elif sub.status == "late":
+            due = self.own_due_date(sub.student)
+            text = (
+                f"This submission came after your due date ({due:%Y-%m-%d %H:%M} UTC): "
+                "feedback on submit has ended. Your instructor grades it with the class."
+            )
         elif sub.status == "refused" or self.budget_left(sub.student, time.time()) <= 0:
             free = when(self.free_at(sub.student), UTC).strftime("%Y-%m-%d %H:%M UTC")
             text = (
@@ -262,7 +332,7 @@ class Service:
 
     def notebooks(self, sub: Submission) -> set[str]:
         """The release's notebooks the submission holds (others get no feedback)."""
-        released = {nb.stem for nb in (self.folder / "release" / self.assignment).glob("*.ipynb")}
+        released = {nb.stem for nb in (self.root / "release" / self.assignment).glob("*.ipynb")}
         return {
             nb.stem for nb in (self.exchange / "inbound" / sub.folder).glob("*.ipynb")
         } & released
@@ -350,9 +420,8 @@ def watch(course_dir: Path, assignment: str, once: bool = False, jobs: int | Non
         done = service.look()
         if done["graded"]:
             print(f"graded {len(done['graded'])}: {', '.join(done['graded'])}", flush=True)
-        if done["failed"]:
-            names = ", ".join(done["failed"])
-            print(f"could not grade (see `gradekit autograde`): {names}", file=sys.stderr)
+        for line in done["failed"]:
+            print(f"could not grade {line}", file=sys.stderr, flush=True)
         if once:
             return
         time.sleep(service.settings.interval)

@@ -6,7 +6,9 @@ Students are told apart by nbgrader's `--student` option (run as one OS user), e
 home of its own; the exchange's permissions between real OS users are the exchange test's.
 One course, with a budget of 2 graded submissions a day: ada hands in a bug, then twice
 more (the third is over the budget); bao hands in the model answers; three more students
-hand in at once to a service killed mid-queue and started again.
+hand in at once to a service killed mid-queue and started again. Two more courses: one
+past its due date, where one student has an extension; one whose service records its grades
+as the grades of record.
 """
 
 import json
@@ -14,6 +16,8 @@ import os
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -25,6 +29,23 @@ from gradekit import course, submissions, watch
 DOCUMENTED_EXCHANGE = "/home/teacher/course/exchange"
 FEEDBACK = "part2_shallow_neural_network.html"
 LATE = ("cy", "dee", "eli")  # hand in together, to a service killed mid-queue
+DAY = 86400
+PENALTY = "Late submission penalty: -"
+
+
+def released(tmp_path_factory, name: str, setting: str = "") -> Path:
+    """A course folder with the assignment released, `setting` added to its config."""
+    folder = make_course(tmp_path_factory.mktemp(name) / "course")
+    with open(folder / "nbgrader_config.py", "a") as config:
+        config.write(f"\n{setting}\n")
+    course.nbgrader(folder, "release_assignment", ASSIGNMENT)
+    return folder
+
+
+def watch_once(folder: Path) -> None:
+    """`gradekit watch --once`: every submission it takes up must be graded."""
+    run = run_gradekit(folder, "watch", ASSIGNMENT, "--once")
+    assert "could not grade" not in run.stderr, run.stderr
 
 
 def as_student(folder, name: str, *args: str) -> str:
@@ -72,21 +93,18 @@ def state(folder) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def watched(tmp_path_factory):
-    folder = make_course(tmp_path_factory.mktemp("watch") / "course")
-    with open(folder / "nbgrader_config.py", "a") as config:
-        config.write("\nc.Watch.budget = 2\n")
-    course.nbgrader(folder, "release_assignment", ASSIGNMENT)
+    folder = released(tmp_path_factory, "watch", "c.Watch.budget = 2")
     for name in ("ada", "bao", *LATE):
         enrol(folder, name)
     log = {}
     submit(folder, "ada", "mse-sum")
     submit(folder, "bao", "model")
-    run_gradekit(folder, "watch", ASSIGNMENT, "--once")
+    watch_once(folder)
     log["ada first"] = feedback_of(folder, "ada")
     log["bao"] = feedback_of(folder, "bao")
     for _ in range(2):
         submit(folder, "ada", "model")
-        run_gradekit(folder, "watch", ASSIGNMENT, "--once")
+        watch_once(folder)
     log["ada"] = feedback_of(folder, "ada")
     return folder, log
 
@@ -136,7 +154,7 @@ def test_a_service_stopped_mid_queue_grades_each_waiting_submission_once(watched
         time.sleep(0.05)
     os.killpg(service.pid, signal.SIGKILL)
     service.wait()
-    run_gradekit(folder, "watch", ASSIGNMENT, "--once")
+    watch_once(folder)
     mine = [s for s in state(folder).values() if s["student"] in LATE]
     assert sorted(s["student"] for s in mine) == list(LATE)
     assert all(s["status"] == "graded" and s["gradings"] == 1 for s in mine), mine
@@ -146,13 +164,10 @@ def test_a_service_stopped_mid_queue_grades_each_waiting_submission_once(watched
 
 
 def test_nothing_of_the_hidden_checks_shows_only_the_visible_ones(tmp_path_factory):
-    folder = make_course(tmp_path_factory.mktemp("watch-nothing") / "course")
-    with open(folder / "nbgrader_config.py", "a") as config:
-        config.write('\nc.Watch.hidden = "nothing"\n')
-    course.nbgrader(folder, "release_assignment", ASSIGNMENT)
+    folder = released(tmp_path_factory, "watch-nothing", 'c.Watch.hidden = "nothing"')
     enrol(folder, "ada")
     submit(folder, "ada", "mse-sum")
-    run_gradekit(folder, "watch", ASSIGNMENT, "--once")
+    watch_once(folder)
     (page,) = feedback_of(folder, "ada").values()
     source = nbformat.read(REPO / "source" / ASSIGNMENT / FEEDBACK.replace(".html", ".ipynb"), 4)
     graded = [cell for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade")]
@@ -171,3 +186,80 @@ def test_nothing_of_the_hidden_checks_shows_only_the_visible_ones(tmp_path_facto
     assert f"The hidden checks ({left_out:.1f} points) are not shown" in page
     assert "Hidden check:" not in page and watch.VERDICT not in page
     assert "MSE" in page  # the exercise of MSE_loss, by its visible check
+
+
+def utc(seconds_from_now: float) -> str:
+    when = datetime.fromtimestamp(time.time() + seconds_from_now, UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def newest(pages: dict[str, str]) -> str:
+    return pages[max(pages)]
+
+
+@pytest.fixture(scope="module")
+def overdue(tmp_path_factory):
+    """A course due a day and a half ago. cy has an extension to next month, dee none; each
+    hands in the model answers, graded on submit, then again with `after_due = "stop"`."""
+    folder = released(tmp_path_factory, "watch-due")
+    course.nbgrader(folder, "db", "assignment", "add", ASSIGNMENT, f"--duedate={utc(-1.5 * DAY)}")
+    course.nbgrader(folder, "db", "student", "add", "cy")
+    run_gradekit(folder, "extend", ASSIGNMENT, "cy", "--until", utc(30 * DAY), "--reason", "ill")
+    pages = {}
+    for name in ("cy", "dee"):
+        enrol(folder, name)
+        submit(folder, name, "model")
+    watch_once(folder)
+    pages["graded"] = {name: newest(feedback_of(folder, name)) for name in ("cy", "dee")}
+    with open(folder / "nbgrader_config.py", "a") as config:
+        config.write('\nc.Watch.after_due = "stop"\n')
+    for name in ("cy", "dee"):
+        submit(folder, name, "model")
+    watch_once(folder)
+    pages["stopped"] = {name: newest(feedback_of(folder, name)) for name in ("cy", "dee")}
+    return folder, pages
+
+
+def test_feedback_on_submit_shows_the_penalty_from_the_students_own_due_date(overdue):
+    _, pages = overdue
+    assert PENALTY in pages["graded"]["dee"]  # two days (or part of them) late: 20%
+    assert PENALTY not in pages["graded"]["cy"] and "Score" in pages["graded"]["cy"]
+
+
+def test_after_the_due_date_feedback_on_submit_can_stop_except_for_an_extension(overdue):
+    folder, pages = overdue
+    assert "came after your due date" in pages["stopped"]["dee"]
+    assert "Score" not in pages["stopped"]["dee"]
+    assert "Score" in pages["stopped"]["cy"] and PENALTY not in pages["stopped"]["cy"]
+    statuses = {s["student"]: s["status"] for s in state(folder).values() if s["gradings"] == 0}
+    assert statuses == {"dee": "late"}
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """A course whose service records its grades: fay hands in a bug, graded on submit."""
+    folder = released(tmp_path_factory, "watch-record", "c.Watch.record = True")
+    enrol(folder, "fay")
+    submit(folder, "fay", "mse-sum")
+    watch_once(folder)
+    return folder, newest(feedback_of(folder, "fay"))
+
+
+def test_a_recording_service_grades_as_autograde_into_the_course(recorded):
+    folder, page = recorded
+    on_submit = course.cell_scores(folder, ASSIGNMENT)
+    assert set(on_submit) == {"fay"}
+    assert (
+        folder / "autograded" / "fay" / ASSIGNMENT / FEEDBACK.replace("html", "ipynb")
+    ).is_file()
+    # the instructor's autograde finds it graded; forced, it grades it the same
+    assert "Skipped 1 already graded" in run_gradekit(folder, "autograde", ASSIGNMENT).stdout
+    run_gradekit(folder, "autograde", ASSIGNMENT, "--force")
+    assert course.cell_scores(folder, ASSIGNMENT) == on_submit
+    assert sum(on_submit["fay"].values()) < sum(course.max_scores(folder, ASSIGNMENT).values())
+
+
+def test_a_recording_service_still_releases_its_own_feedback(recorded):
+    folder, page = recorded
+    assert "MSE" in page and watch.VERDICT in page  # the service's (Watch.hidden), not the
+    assert not (folder / "feedback").exists()  # instructor's, which is never generated
