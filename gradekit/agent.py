@@ -5,13 +5,16 @@ kernel only runs the student's code, and every check runs in a disposable copy o
 
 - the grader sends this module's source to the kernel with each run of grade cells (the kit
   itself is not importable there) and runs `serve()`, which binds no name in the notebook's
-  namespace and answers one kind of request, through the kernel's stdin channel: a fork;
-- `fork()` makes a copy of the kernel as the notebook left it, in namespaces of its own (user,
-  mount, pid, IPC, network, host name), with a fresh `/tmp`, private writes to the working
-  folder, every other folder read-only, no shared memory and no open file but its line to
-  the grader, and no privileges; the grader checks all of that from outside before it sends
-  the copy anything, stops the kernel (and ends any other process) while the check runs, and
-  kills the copy when the check ends. Nothing a check's run learns reaches another check;
+  namespace and answers one kind of request, through the kernel's stdin channel: fork the
+  maker, a copy of the kernel as the notebook left it (one thread, no shared memory, no open
+  file but its line to the grader) that forks one copy of itself per check on the grader's
+  order (`make_copies`);
+- each copy has namespaces of its own (user, mount, pid, IPC, network, host name), a fresh
+  `/tmp`, private writes to the working folder, every other folder read-only, no shared
+  memory, no open file but its line to the grader, and no privileges; the grader checks all
+  of that from outside before it sends the copy anything, stops the kernel and the maker
+  (and ends any other process) while the check runs, and kills the copy when the check
+  ends. Nothing a check's run learns reaches another check;
 - in the copy, `Copy` answers the check's requests (look up a name, call, get or set an
   attribute) with their results *by value*: numbers, strings, lists, tuples, dicts and
   numeric numpy arrays as raw bytes. Anything else (a function, a network, a class) stays in
@@ -29,6 +32,7 @@ import ctypes
 import io
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -154,44 +158,72 @@ CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x20, 0x1000, 0x400, 0x800, 0x200000
 MS_REC, MS_PRIVATE = 0x4000, 0x40000
+PR_SET_PDEATHSIG = 1
 MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 MOUNT_FLAGS.update(noatime=MS_NOATIME, nodiratime=MS_NODIRATIME, relatime=MS_RELATIME)
 
 
 def serve():
-    """Entry point the grader runs in the kernel for a run of grade cells: make a copy of
-    the kernel for each check it asks for, until it ends the conversation."""
+    """Entry point the grader runs in the kernel for a run of grade cells: fork the maker of
+    copies whenever the grader asks for one, until it ends the conversation."""
     ask = sys.modules["IPython"].get_ipython().kernel.raw_input
     message = {"ready": True}
     while True:
         request = json.loads(ask(json.dumps(message)))
         if "end" in request:
             return
-        message = fork(request["fork"])
-
-
-def fork(order):
-    """Fork the kernel for one check (see the module's docstring); the copy connects to the
-    grader's socket by itself. Returns the answer for the grader."""
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0]:  # the notebook's own ended processes
-            pass
-    try:
-        pid = os.fork()
-    except OSError as error:
-        return {"error": {"type": "ForkFailed", "message": str(error)}}
-    if pid == 0:
+        _reap()
         try:
-            _copy_main(order)
-        finally:
-            os._exit(0)
-    return {"forked": True}  # the copy connects when it is ready (this fork is reaped later)
+            pid = os.fork()
+        except OSError as error:
+            message = {"error": {"type": "ForkFailed", "message": str(error)}}
+            continue
+        if pid == 0:
+            try:
+                make_copies(request["maker"])
+            finally:
+                os._exit(0)
+        message = {"forked": True}  # the maker connects by itself (and is reaped later)
 
 
-def _copy_main(order):
-    """In the fork: new namespaces, then one more fork, so that the copy is the first
-    process of its own pid namespace; that copy sets itself up and serves the check."""
+def make_copies(order):
+    """In the maker: one thread (a fork keeps only the thread that forked), shared memory
+    made private and every file closed once for all its copies; then, for each order on
+    its line to the grader, a fork that becomes the check's copy. Ends with the kernel."""
     libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _private_memory(libc)
+    _close_files()
+    line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    line.connect(order["socket"])
+    _send(line, {"maker": order["nonce"]})
+    while True:
+        request = _receive(line)
+        _reap()
+        # libc's fork, not os.fork: no fork handler of the student's runs in the copy
+        pid = libc.fork()
+        if pid == 0:
+            try:
+                _copy_main(libc, request["fork"])
+            finally:
+                os._exit(0)
+        if pid < 0:
+            error = os.strerror(ctypes.get_errno())
+            _send(line, {"error": {"type": "ForkFailed", "message": error}})
+        else:
+            _send(line, {"forked": True})  # the copy connects when it is ready
+
+
+def _reap():
+    """Collect the ended children (their exit status is of no use)."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _copy_main(libc, order):
+    """In the maker's fork: new namespaces, then one more fork, so that the copy is the
+    first process of its own pid namespace; that copy sets itself up and serves the check."""
     isolated = isolate(libc)
     # libc's fork, not os.fork: no fork handler of the student's runs in the copy
     pid = libc.fork()
@@ -203,7 +235,6 @@ def _copy_main(order):
     if pid != 0:
         return
     try:
-        _private_memory(libc)
         _close_files()
         line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         line.connect(order["socket"])
@@ -240,6 +271,23 @@ def _send(line, message):
     if len(data) > MAX_MESSAGE:
         data = json.dumps({"error": {"type": "TooLarge", "message": "answer too large"}}).encode()
     line.sendall(HEADER.pack(len(data)) + data)
+
+
+def _receive(line):
+    """The next message on a line from the grader (the process ends with the line)."""
+    (size,) = HEADER.unpack(_exactly(line, HEADER.size))
+    return json.loads(_exactly(line, size))
+
+
+def _exactly(line, size):
+    chunks = []
+    while size:
+        chunk = line.recv(min(size, 2**20))
+        if not chunk:
+            os._exit(0)
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def _write(path, text):
@@ -352,18 +400,7 @@ class Copy:
         _send(self.line, message)
 
     def receive(self):
-        (size,) = HEADER.unpack(self._exactly(HEADER.size))
-        return json.loads(self._exactly(size))
-
-    def _exactly(self, size):
-        chunks = []
-        while size:
-            chunk = self.line.recv(min(size, 2**20))
-            if not chunk:
-                os._exit(0)
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
+        return _receive(self.line)
 
     def serve(self):
         """Answer requests until the grader ends the check (it then kills the copy)."""

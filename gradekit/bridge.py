@@ -1,8 +1,9 @@
 """The grader's side of the conversation with a student's kernel (see `gradekit.agent`).
 
-A `Bridge` asks the kernel for one disposable copy of itself per check, checks from outside
-that the copy is isolated (its own namespaces, no shared memory, no open file but its line,
-no privileges, nothing writable it shares), stops the kernel (ending any other process) while
+A `Bridge` asks the kernel for its maker of copies (a fork of it as the notebook left it),
+then the maker for one disposable copy per check; it checks from outside that the copy is
+isolated (its own namespaces, no shared memory, no open file but its line, no privileges,
+nothing writable it shares), stops the kernel and the maker (ending any other process) while
 the check runs and kills the copy when it ends. A `Channel` lets the check (trusted code, run
 in the grading process) use the student's functions and objects in that copy as if they were
 local: `Remote` stands for an object that stays there, and calling it, reading or setting one
@@ -142,6 +143,7 @@ class Bridge:
         self.poller.register(self.client.stdin_channel.socket, zmq.POLLIN)
         self.poller.register(self.client.shell_channel.socket, zmq.POLLIN)
         self.serving = None  # msg_id of the kernel's serve() while it runs
+        self.maker: Channel | None = None  # the line to the kernel's maker of copies
         self.path = self.folder / "checks.sock"
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(str(self.path))
@@ -165,9 +167,40 @@ class Bridge:
         if self._next(15) != {"ready": True}:
             raise StudentError("BrokenConversation", "the kernel did not start answering checks")
 
+    def start_maker(self, deadline: float) -> None:
+        """Ask the kernel to fork its maker of copies, and take its line."""
+        if self.serving is None:
+            self.open()
+        nonce = secrets.token_hex(16)
+        self.client.input(json.dumps({"maker": {"socket": str(self.path), "nonce": nonce}}))
+        answer = self._next(max(1.0, deadline - time.monotonic()))
+        maker = Channel(self, nonce, deadline - time.monotonic(), deadline, {})
+        try:
+            if answer != {"forked": True}:
+                error = answer.get("error") if type(answer.get("error")) is dict else {}
+                raise maker.fail("BrokenConversation", str(error.get("message", "no answer")))
+            self.listener.settimeout(max(0.0, deadline - time.monotonic()))
+            try:
+                maker.line, _ = self.listener.accept()
+            except TimeoutError:
+                raise maker.fail("Timeout", "the kernel's copy never started") from None
+            maker.pid, _, _ = socket_peer(maker.line)
+            if maker.pid in self.keep or maker.pid == self.kernel:
+                raise maker.fail("BrokenConversation", "the notebook's own process answered")
+            maker.pidfd = os.pidfd_open(maker.pid)
+            if maker.receive() != {"maker": nonce}:
+                raise maker.fail("BrokenConversation", "the kernel's copy did not introduce itself")
+        except StudentError as error:
+            maker.close()
+            raise StudentError(
+                "BrokenConversation", f"no copy of your kernel for this check ({error.message})"
+            ) from None
+        self.maker = maker
+
     def close(self) -> None:
-        """End the kernel's serve(), so that the notebook's next cell can run (grade cells
-        in a row share one)."""
+        """End the kernel's serve() (and its maker), so that the notebook's next cell can run
+        (grade cells in a row share one)."""
+        self.end_maker()
         if self.serving is None:
             return
         self.client.input(json.dumps({"end": True}))
@@ -178,7 +211,13 @@ class Bridge:
             except StudentError:
                 pass
 
+    def end_maker(self) -> None:
+        if self.maker is not None:
+            self.maker.close()
+            self.maker = None
+
     def stop(self) -> None:
+        self.end_maker()
         for pidfd in self.dying.values():
             os.close(pidfd)
         self.dying.clear()
@@ -190,24 +229,29 @@ class Bridge:
     def copy(self, seconds: float, lend: dict | None = None) -> "Channel":
         """A new copy of the kernel for one check, isolated, with these functions lent;
         the kernel is stopped (any other process ended) until the channel closes."""
-        if self.serving is None:
-            self.open()
+        deadline = time.monotonic() + seconds
+        if self.maker is None:
+            self.start_maker(deadline)
         self.end_helpers()
         self.drop_waiting()
         nonce = secrets.token_hex(16)
         order = {"socket": str(self.path), "nonce": nonce, "work": str(self.folder / "work")}
         order["scratch"] = self.km.scratch_size
         order["hide"] = [str(self.folder / "sockets")]  # the kernel's own: no way back to it
-        deadline = time.monotonic() + seconds
-        self.client.input(json.dumps({"fork": order}))
-        answer = self._next(max(1.0, deadline - time.monotonic()))
-        if answer != {"forked": True}:
-            error = answer.get("error") if type(answer.get("error")) is dict else {}
+        maker = self.maker
+        maker.deadline, maker.seconds = deadline, seconds
+        try:
+            maker.send({"fork": order})
+            answer = maker.receive()
+            if answer != {"forked": True}:
+                error = answer.get("error") if type(answer.get("error")) is dict else {}
+                raise maker.fail("BrokenConversation", str(error.get("message", "no answer")))
+        except StudentError as error:
+            self.end_maker()  # the next check asks the kernel for a new one
             raise StudentError(
                 "BrokenConversation",
-                f"no copy of your kernel for this check "
-                f"({str(error.get('message', 'no answer'))[:200]})",
-            )
+                f"no copy of your kernel for this check ({error.message[:200]})",
+            ) from None
         channel = Channel(self, nonce, seconds, deadline, lend or {})
         try:
             channel.start()
@@ -235,8 +279,10 @@ class Bridge:
             if select.select([pidfd], [], [], 0)[0]:  # ended: its pid may be reused now
                 os.close(pidfd)
                 del self.dying[pid]
+        maker = self.maker.pid if self.maker else None
         for _ in range(20):
-            found = descendants(self.root) - self.keep - {self.kernel, spare} - set(self.dying)
+            found = descendants(self.root) - self.keep - {self.kernel, maker, spare}
+            found -= set(self.dying)
             if not found:
                 return
             for pid in found:
@@ -244,16 +290,19 @@ class Bridge:
                     os.kill(pid, signal.SIGKILL)
 
     def stop_others(self, copy_pid: int) -> list[int]:
-        """SIGSTOP the kernel and kill any process the notebook's code started meanwhile,
-        so that nothing but the check's copy runs in the sandbox; the stopped pids."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.kernel, signal.SIGSTOP)
+        """SIGSTOP the kernel and the maker and kill any process the notebook's code started
+        meanwhile, so that nothing but the check's copy runs in the sandbox; the stopped
+        pids."""
+        stopped = [self.kernel, *([self.maker.pid] if self.maker else [])]
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
         self.end_helpers(spare=copy_pid)
-        return [self.kernel]
+        return stopped
 
     def isolation_problem(self, pid: int) -> str | None:
         """Why the process that answered is not an isolated copy, or None when it is."""
-        if pid in self.keep or pid == self.kernel:
+        if pid in self.keep or pid == self.kernel or self.maker and pid == self.maker.pid:
             return "the answer came from the notebook's own process"
         status = read(f"/proc/{pid}/status")
         if "\nThreads:\t1\n" not in status:
@@ -334,7 +383,8 @@ class Channel:
             ) from None
         self.line = line
         pid, _, _ = socket_peer(line)
-        if pid in self.bridge.keep or pid == self.bridge.kernel:
+        maker = self.bridge.maker
+        if pid in self.bridge.keep or pid == self.bridge.kernel or maker and pid == maker.pid:
             raise self.fail(
                 "BrokenConversation",
                 "this check could not be isolated (the "
