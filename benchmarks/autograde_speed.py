@@ -43,12 +43,18 @@ sys.path.insert(0, str(REPO))  # the course folder: its demo class
 import democlass  # noqa: E402
 
 
-def make_class(folder: Path, size: int) -> Path:
-    """A course folder with a release and `size` synthetic submissions of mixed quality."""
+def new_course(folder: Path) -> Path:
+    """A course folder with this repository's source and config, and a release."""
     folder.mkdir(parents=True)
     shutil.copytree(REPO / "source", folder / "source")
     shutil.copy(REPO / "nbgrader_config.py", folder)
     course.nbgrader(folder, "generate_assignment", democlass.ASSIGNMENT, "--force")
+    return folder
+
+
+def make_class(folder: Path, size: int) -> Path:
+    """A course folder with a release and `size` synthetic submissions of mixed quality."""
+    new_course(folder)
     # Not the intruders: unsandboxed, in the bare run, they would fork thousands of processes,
     # fill the disk and overwrite the class, which is not a floor of anything.
     names = variant_names()
