@@ -166,7 +166,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "watch":
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        watch.watch(args.course, args.assignment, once=args.once, jobs=args.jobs)
+        try:
+            watch.watch(args.course, args.assignment, once=args.once, jobs=args.jobs)
+        except watch.NotReady as error:
+            raise SystemExit(f"gradekit watch: {error}") from None
     elif args.command == "extend":
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -54,6 +54,10 @@ from . import autograde, course, late
 from .feedback import HIDDEN_REGION, FeedbackPreprocessor
 
 
+class NotReady(Exception):
+    """The course is not ready for the service (what to do is in the message)."""
+
+
 class Watch(Configurable):
     """Settings of `gradekit watch` (grading on submit), in the course's nbgrader_config.py."""
 
@@ -156,7 +160,7 @@ class Service:
         if self.settings.record:
             release = self.course_dir / "release" / self.assignment
             if not release.is_dir():
-                raise RuntimeError(
+                raise NotReady(
                     f"{release}: not generated; c.Watch.record grades into the course's "
                     f"gradebook: run `nbgrader generate_assignment {self.assignment}` first"
                 )

@@ -263,3 +263,14 @@ def test_a_recording_service_still_releases_its_own_feedback(recorded):
     folder, page = recorded
     assert "MSE" in page and watch.VERDICT in page  # the service's (Watch.hidden), not the
     assert not (folder / "feedback").exists()  # instructor's, which is never generated
+
+
+def test_a_recording_service_needs_the_assignment_generated(tmp_path):
+    folder = tmp_path / "course"
+    folder.mkdir()
+    config = (REPO / "nbgrader_config.py").read_text() + "\nc.Watch.record = True\n"
+    (folder / "nbgrader_config.py").write_text(config)
+    run = run_gradekit(folder, "watch", ASSIGNMENT, "--once", check=False)
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert f"{folder / 'release' / ASSIGNMENT}: not generated" in run.stderr
+    assert f"nbgrader generate_assignment {ASSIGNMENT}" in run.stderr
