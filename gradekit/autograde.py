@@ -9,8 +9,10 @@ work is still graded.
 
 A re-run grades only what is not yet graded. After nbgrader grades a student successfully, the
 worker writes a marker, `.gradekit/graded/<assignment>/<student>.json`, holding a fingerprint
-of the submission and of the assignment's source; the worker deletes it before grading
-starts. A student counts as graded when the marker's fingerprint is the current one, every
+of the submission and of the assignment's source, and how long the grading took; the worker
+deletes it before grading starts. A regrade starts with the students never graded, then
+those whose last grading took longest (so that one slow notebook does not run alone at the
+end while the other workers wait). A student counts as graded when the marker's fingerprint is the current one, every
 notebook handed in is in `autograded/`, and the gradebook has the submission; a crash in the
 middle of a student leaves no marker, so that student is graded again.
 
@@ -163,6 +165,15 @@ def is_graded(
     )
 
 
+def last_seconds(course_dir: Path, assignment: str, student: str) -> float:
+    """How long the student's last successful grading took (infinite if unknown)."""
+    try:
+        seconds = json.loads(marker_path(course_dir, assignment, student).read_text())["seconds"]
+        return float(seconds)
+    except (OSError, ValueError, TypeError, KeyError):
+        return float("inf")
+
+
 def submissions_in_gradebook(course_dir: Path, assignment: str, db_url: str) -> set[str]:
     """The students with a submission of the assignment in the gradebook (creating the
     gradebook's tables first if need be, before the workers start)."""
@@ -217,6 +228,7 @@ def grade_submission(task: Task) -> tuple[str, bool, str]:
     assignment, student, stamp, feedback = task
     marker = marker_path(Path(_SETUP[0]), assignment, student)
     marker.unlink(missing_ok=True)
+    started = time.monotonic()
     for attempt in range(ATTEMPTS):  # another grader may hold the gradebook for a while
         result = _API.autograde(assignment, student, force=True, create=True)
         error, log = result.get("error", "") or "", result.get("log", "") or ""
@@ -229,7 +241,8 @@ def grade_submission(task: Task) -> tuple[str, bool, str]:
     if result["success"]:
         marker.parent.mkdir(parents=True, exist_ok=True)
         partial = marker.with_name(f".{marker.name}.{os.getpid()}")
-        partial.write_text(json.dumps({"fingerprint": stamp}))
+        seconds = round(time.monotonic() - started, 1)
+        partial.write_text(json.dumps({"fingerprint": stamp, "seconds": seconds}))
         os.replace(partial, marker)  # the marker appears whole or not at all
     return student, bool(result["success"]), error + log[-2000:]
 
@@ -281,6 +294,8 @@ def autograde_class(
             outcomes[student].skipped = True
         else:
             to_grade.append(Task(assignment, student, stamp, feedback))
+    # the longest first (by the last grading; never graded: first), ties in name order
+    to_grade.sort(key=lambda task: -last_seconds(course_dir, assignment, task.student))
     if to_grade and scheduler:
         from .cluster import grade_on_cluster
 

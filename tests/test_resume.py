@@ -4,6 +4,7 @@ One class of eight is graded by the CLI, killed (SIGKILL to its whole process gr
 two students are done, and graded again; the later tests regrade one student at a time.
 """
 
+import json
 import os
 import re
 import signal
@@ -173,6 +174,22 @@ def test_student_option_regrades_that_student_even_unchanged(crashed_and_resumed
     assert [s for s in CLASS if after[s] != files[s]] == ["st4"]
     assert course.cell_scores(folder, ASSIGNMENT) == scores
     assert gradebook_rows(folder) == ("ok", [], [])
+
+
+def test_a_regrade_starts_with_the_longest_last_time(crashed_and_resumed):
+    folder, _, _ = crashed_and_resumed
+    students = ["st1", "st3", "st5", "st7"]
+    recorded = {s: autograde.last_seconds(folder, ASSIGNMENT, s) for s in students}
+    assert all(0 < seconds < 120 for seconds in recorded.values()), recorded
+    marker = autograde.marker_path(folder, ASSIGNMENT, "st5")
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "seconds": 1000}))
+    autograde.marker_path(folder, ASSIGNMENT, "st7").unlink()  # never graded, as far as known
+    order = []
+    autograde.autograde_class(
+        folder, ASSIGNMENT, students, jobs=1, on_result=lambda s, ok: order.append((s, ok))
+    )
+    assert [s for s, _ in order[:2]] == ["st7", "st5"] and all(ok for _, ok in order)
+    assert sorted(s for s, _ in order) == students
 
 
 def test_is_graded_needs_marker_files_and_gradebook(tmp_path):
