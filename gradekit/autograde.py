@@ -10,11 +10,11 @@ work is still graded.
 A re-run grades only what is not yet graded. After nbgrader grades a student successfully, the
 worker writes a marker, `.gradekit/graded/<assignment>/<student>.json`, holding a fingerprint
 of the submission and of the assignment's source, and how long the grading took; the worker
-deletes it before grading starts. A regrade starts with the students never graded, then
-those whose last grading took longest (so that one slow notebook does not run alone at the
-end while the other workers wait). A student counts as graded when the marker's fingerprint is the current one, every
-notebook handed in is in `autograded/`, and the gradebook has the submission; a crash in the
-middle of a student leaves no marker, so that student is graded again.
+deletes it before grading starts. A student counts as graded when the marker's fingerprint
+is the current one, every notebook handed in is in `autograded/`, and the gradebook has the
+submission; a crash in the middle of a student leaves no marker, so that student is graded
+again. A regrade starts with the students never graded, then those whose last grading took
+longest (so that one slow notebook does not run alone at the end while the others wait).
 
 Shards split a class between machines that share the course folder: shard K of N holds the
 students whose id hashes (CRC-32) to K-1 modulo N, the same on every machine whatever each

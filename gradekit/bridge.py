@@ -177,17 +177,8 @@ class Bridge:
         maker = Channel(self, nonce, deadline - time.monotonic(), deadline, {})
         try:
             if answer != {"forked": True}:
-                error = answer.get("error") if type(answer.get("error")) is dict else {}
-                raise maker.fail("BrokenConversation", str(error.get("message", "no answer")))
-            self.listener.settimeout(max(0.0, deadline - time.monotonic()))
-            try:
-                maker.line, _ = self.listener.accept()
-            except TimeoutError:
-                raise maker.fail("Timeout", "the kernel's copy never started") from None
-            maker.pid, _, _ = socket_peer(maker.line)
-            if maker.pid in self.keep or maker.pid == self.kernel:
-                raise maker.fail("BrokenConversation", "the notebook's own process answered")
-            maker.pidfd = os.pidfd_open(maker.pid)
+                raise maker.fail("BrokenConversation", error_message(answer, "no answer"))
+            maker.accept("the kernel's copy never started", "the notebook's own process answered")
             if maker.receive() != {"maker": nonce}:
                 raise maker.fail("BrokenConversation", "the kernel's copy did not introduce itself")
         except StudentError as error:
@@ -244,13 +235,11 @@ class Bridge:
             maker.send({"fork": order})
             answer = maker.receive()
             if answer != {"forked": True}:
-                error = answer.get("error") if type(answer.get("error")) is dict else {}
-                raise maker.fail("BrokenConversation", str(error.get("message", "no answer")))
+                raise maker.fail("BrokenConversation", error_message(answer, "no answer"))
         except StudentError as error:
             self.end_maker()  # the next check asks the kernel for a new one
             raise StudentError(
-                "BrokenConversation",
-                f"no copy of your kernel for this check ({error.message[:200]})",
+                "BrokenConversation", f"no copy of your kernel for this check ({error.message})"
             ) from None
         channel = Channel(self, nonce, seconds, deadline, lend or {})
         try:
@@ -279,9 +268,8 @@ class Bridge:
             if select.select([pidfd], [], [], 0)[0]:  # ended: its pid may be reused now
                 os.close(pidfd)
                 del self.dying[pid]
-        maker = self.maker.pid if self.maker else None
         for _ in range(20):
-            found = descendants(self.root) - self.keep - {self.kernel, maker, spare}
+            found = {p for p in descendants(self.root) if not self.is_own(p)} - {spare}
             found -= set(self.dying)
             if not found:
                 return
@@ -300,9 +288,13 @@ class Bridge:
         self.end_helpers(spare=copy_pid)
         return stopped
 
+    def is_own(self, pid: int) -> bool:
+        """Whether the process is the sandbox's, the kernel or its maker of copies."""
+        return pid in self.keep or pid == self.kernel or bool(self.maker and pid == self.maker.pid)
+
     def isolation_problem(self, pid: int) -> str | None:
         """Why the process that answered is not an isolated copy, or None when it is."""
-        if pid in self.keep or pid == self.kernel or self.maker and pid == self.maker.pid:
+        if self.is_own(pid):
             return "the answer came from the notebook's own process"
         status = read(f"/proc/{pid}/status")
         if "\nThreads:\t1\n" not in status:
@@ -371,31 +363,32 @@ class Channel:
         self.pending: list[dict] = []  # attributes to set before the next request
         self.problem = ""  # a budget exceeded or a broken line: the check fails with it
 
-    def start(self) -> None:
-        """Accept the copy's connection, check its isolation, send what is lent."""
+    def accept(self, never: str, own: str) -> None:
+        """Take the next connection to the grader's socket as this line; `never`: the
+        failure if none comes in time, `own`: if one of the notebook's own processes
+        connects."""
         listener = self.bridge.listener
         listener.settimeout(max(0.0, self.deadline - time.monotonic()))
         try:
-            line, _ = listener.accept()
+            self.line, _ = listener.accept()
         except TimeoutError:
-            raise self.fail(
-                "Timeout", f"{self.seconds:g} s: the copy of your kernel never started"
-            ) from None
-        self.line = line
-        pid, _, _ = socket_peer(line)
-        maker = self.bridge.maker
-        if pid in self.bridge.keep or pid == self.bridge.kernel or maker and pid == maker.pid:
-            raise self.fail(
-                "BrokenConversation",
-                "this check could not be isolated (the "
-                "notebook's own process answered for its copy)",
-            )
+            raise self.fail("Timeout", never) from None
+        pid, _, _ = socket_peer(self.line)
+        if self.bridge.is_own(pid):
+            raise self.fail("BrokenConversation", own)
         self.pid, self.pidfd = pid, os.pidfd_open(pid)
+
+    def start(self) -> None:
+        """Accept the copy's connection, check its isolation, send what is lent."""
+        self.accept(
+            f"{self.seconds:g} s: the copy of your kernel never started",
+            "this check could not be isolated (the notebook's own process answered for its copy)",
+        )
+        pid = self.pid
         self.stopped = self.bridge.stop_others(pid)
         hello = self.receive()
         if hello != {"hello": self.nonce}:
-            error = hello.get("error") if type(hello.get("error")) is dict else {}
-            why = str(error.get("message", "it did not introduce itself"))[:200]
+            why = error_message(hello, "it did not introduce itself")
             raise self.fail("BrokenConversation", f"no copy of your kernel for this check ({why})")
         problem = self.bridge.isolation_problem(pid)
         if problem:
@@ -588,6 +581,12 @@ class Channel:
             chunks.append(chunk)
             size -= len(chunk)
         return b"".join(chunks)
+
+
+def error_message(answer: dict, default: str) -> str:
+    """The message of the error sent in place of an answer (`default` if there is none)."""
+    error = answer.get("error") if type(answer.get("error")) is dict else {}
+    return str(error.get("message", default))[:200]
 
 
 def writable_mounts(pid: int) -> dict[str, str]:

@@ -185,19 +185,21 @@ class Service:
             except MissingEntry:
                 return None
 
-    def own_due_date(self, student: str) -> datetime | None:
-        """The student's due date: their extension's, or the assignment's."""
-        extension = late.extensions_of(self.course_dir, self.assignment).get(student)
-        return late.own_due_date(self.due_date(), extension)
+    def own_due_dates(self) -> dict[str, datetime | None]:
+        """Each student's due date, by student: their extension's, or the assignment's."""
+        base = self.due_date()
+        extensions = late.extensions_of(self.course_dir, self.assignment)
+        students = {sub.student for sub in self.submissions.values()}
+        return {student: late.own_due_date(base, extensions.get(student)) for student in students}
 
     def look(self) -> dict[str, list[str]]:
         """One look at the exchange: record, grade, release. The students graded, and those
         whose submission could not be graded, each with why."""
         self.record_new()
         if self.settings.after_due == "stop":
+            due = self.own_due_dates()
             for sub in self.waiting():
-                due = self.own_due_date(sub.student)
-                if due and parse_utc(sub.timestamp) > due:
+                if due[sub.student] and parse_utc(sub.timestamp) > due[sub.student]:
                     self.set_status(sub, "late")
         now = time.time()
         newest: dict[str, Submission] = {}
@@ -314,7 +316,7 @@ class Service:
         elif sub.status == "failed":
             text = "This submission could not be graded; your instructor has been told."
         elif sub.status == "late":
-            due = self.own_due_date(sub.student)
+            due = self.own_due_dates()[sub.student]
             text = (
                 f"This submission came after your due date ({due:%Y-%m-%d %H:%M} UTC): "
                 "feedback on submit has ended. Your instructor grades it with the class."
