@@ -133,7 +133,14 @@ class GradingKernelManager(AsyncKernelManager):
     ).tag(config=True)
     preload = List(
         Unicode(),
-        ["numpy", "matplotlib", "matplotlib.pyplot"],
+        [
+            "numpy",
+            "numpy.random",
+            "matplotlib",
+            "matplotlib.pyplot",
+            "matplotlib.backends.backend_agg",
+            "matplotlib_inline.backend_inline",
+        ],
         help="Modules the warm parent imports once for every kernel (ipykernel always).",
     ).tag(config=True)
 

@@ -21,6 +21,7 @@ is not dumpable: a kernel can neither read its memory nor trace it, and cannot n
 
 import contextlib
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -38,7 +39,25 @@ else:  # run in the sandbox, beside copies of the agent and the launcher
     from launcher import LIMITS
 
 PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 4, 38
+# ipykernel's app, and what it imports only when a kernel starts (its debugger, IPython's
+# history and inspectors, tornado's queues: 0.15 s of every kernel's start otherwise)
+KERNEL_MODULES = [
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.debugger",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.history",
+    "IPython.core.oinspect",
+    "IPython.core.pylabtools",
+    "IPython.extensions.storemagic",
+    "tornado.gen",
+    "tornado.locks",
+    "tornado.queues",
+]
+QUIET_DEBUGGER = "PYDEVD_DISABLE_FILE_VALIDATION"
 _replies = sys.stdout  # the line to the grader
+_set_by_imports = {}  # environment variables the imports set, as a cold kernel has them
 
 
 def main():
@@ -48,14 +67,18 @@ def main():
     os.dup2(2, 1)
     cache = os.path.join(os.path.dirname(__file__), "matplotlib")  # its font cache
     shutil.copytree(cache, os.environ["MPLCONFIGDIR"], dirs_exist_ok=True)
-    missing = []
-    for name in ["ipykernel.kernelapp", *sys.argv[1:]]:
+    missing, before = [], dict(os.environ)
+    os.environ[QUIET_DEBUGGER] = "1"  # its import warns on stderr (a cold kernel's is null)
+    for name in [*KERNEL_MODULES, *sys.argv[1:]]:
         try:
             importlib.import_module(name)
         except Exception as error:  # the course's list may name what is not installed
             missing.append(f"{name} ({type(error).__name__})")
+    del os.environ[QUIET_DEBUGGER]
+    _set_by_imports.update({k: v for k, v in os.environ.items() if before.get(k) != v})
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    gc.freeze()  # what the kernels inherit is never collected again: no GC pass over it
     _reply({"ready": True, "missing": missing})
     for line in sys.stdin:
         order = json.loads(line)
@@ -173,6 +196,8 @@ def _kernel(libc, order, handed_in, line):
     os.chdir(work)
     os.environ.clear()
     os.environ.update(order["env"])
+    for name, value in _set_by_imports.items():
+        os.environ.setdefault(name, value)
     for name, limit in LIMITS.items():
         value = int(order["limits"].get(name, 0))
         if value > 0:
