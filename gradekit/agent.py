@@ -29,6 +29,7 @@ pickle, never an object of the student's. The same functions encode and decode b
 import base64
 import contextlib
 import ctypes
+import gc
 import io
 import json
 import os
@@ -188,12 +189,14 @@ def serve():
 
 def make_copies(order):
     """In the maker: one thread (a fork keeps only the thread that forked), shared memory
-    made private and every file closed once for all its copies; then, for each order on
-    its line to the grader, a fork that becomes the check's copy. Ends with the kernel."""
+    made private, every file closed and every object frozen once for all its copies; then,
+    for each order on its line to the grader, a fork that becomes the check's copy. Ends
+    with the kernel."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _private_memory(libc)
     _close_files()
+    gc.freeze()  # what every copy inherits: no copy's garbage collection goes through it
     line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     line.connect(order["socket"])
     _send(line, {"maker": order["nonce"]})

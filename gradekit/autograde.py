@@ -21,6 +21,7 @@ students whose id hashes (CRC-32) to K-1 modulo N, the same on every machine wha
 one's directory listing shows.
 """
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -211,6 +212,11 @@ def start_worker(course_dir: str, db_url: str, config_dir: str | None = None) ->
     config.CourseDirectory.db_url = db_url
     _API = NbGraderAPI(config=config)
     _SETUP = (course_dir, config_dir or course_dir)
+    from nbgrader.converters import autograde  # noqa: F401 - imported once, then frozen
+
+    from . import judge  # noqa: F401
+
+    gc.freeze()  # the worker's modules and setup: no garbage collection goes through them
 
 
 class Task(NamedTuple):
