@@ -349,22 +349,26 @@ def submission_digest(nb: NotebookNode, folder: Path | None = None, name: str = 
     return digest.hexdigest()
 
 
-def test_arguments(source: str) -> set[str]:
-    """The argument names of the test functions a cell defines."""
+@functools.lru_cache(maxsize=256)
+def test_arguments(source: str) -> frozenset[str]:
+    """The argument names of the test functions a cell defines (read once per process: every
+    student has the same checks)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return set()
-    return {
+        return frozenset()
+    return frozenset(
         arg.arg
         for node in tree.body
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
         for arg in node.args.args
-    }
+    )
 
 
-def free_names(source: str) -> set[str]:
-    """Global names the cell reads and never binds: the notebook's names it uses."""
+@functools.lru_cache(maxsize=256)
+def free_names(source: str) -> frozenset[str]:
+    """Global names the cell reads and never binds: the notebook's names it uses (read once
+    per process)."""
     module = symtable.symtable(source, "<grade cell>", "exec")
     bound = {
         sym.get_name() for sym in module.get_symbols() if sym.is_assigned() or sym.is_imported()
@@ -376,7 +380,7 @@ def free_names(source: str) -> set[str]:
         for sym in table.get_symbols():
             if sym.is_referenced() and (table is module or sym.is_global()):
                 read.add(sym.get_name())
-    return read - bound
+    return frozenset(read - bound)
 
 
 DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
