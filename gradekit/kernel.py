@@ -238,7 +238,7 @@ class GradingKernelManager(AsyncKernelManager):
             os.chmod(sockets, 0o755)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        command = super().format_kernel_cmd(extra_arguments)
+        command = [*super().format_kernel_cmd(extra_arguments), *KERNEL_OPTIONS]
         limits = [
             f"--{name.replace('_', '-')}={value}"
             for name, value in self._limits().items()
@@ -275,6 +275,9 @@ class GradingKernelManager(AsyncKernelManager):
 
 
 NOT_NOTEBOOKS = shutil.ignore_patterns("*.ipynb")
+# ipykernel sleeps 0.5 ms before each execute reply (against outputs arriving after it);
+# nbclient waits for the kernel's idle status on IOPub anyway, which comes after them.
+KERNEL_OPTIONS = ["--Kernel._execute_sleep=0"]
 ZYGOTE = Path(__file__).with_name("zygote.py")  # the warm parent's code, run in the sandbox
 MATPLOTLIB = "/tmp/matplotlib"  # a sandboxed kernel's matplotlib folder (its font cache)
 FOLDER_PREFIX = "gradekit-kernel-"  # private folders: gradekit-kernel-<grader pid>-<random>
@@ -511,6 +514,7 @@ class Zygote:
                 "scratch": self.key[1],
                 "env": {**env, "JPY_PARENT_PID": "1", "PWD": str(folder / "work")},
                 "limits": limits,
+                "options": KERNEL_OPTIONS,
                 "uid": kernel_uid() if os.geteuid() == 0 else None,
             }
             try:

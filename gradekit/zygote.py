@@ -209,7 +209,7 @@ def _kernel(libc, order, handed_in, line):
     for name in ("agent", "launcher", "__main__"):
         sys.modules.pop(name, None)
     del sys.path[0]  # this file's folder; IPython adds the working folder back
-    sys.argv = ["ipykernel_launcher", "-f", order["connection_file"]]
+    sys.argv = ["ipykernel_launcher", "-f", order["connection_file"], *order["options"]]
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()
