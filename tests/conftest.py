@@ -55,6 +55,22 @@ def expected_points(max_points: dict[str, float], students: dict[str, str]) -> d
     }
 
 
+def differences(scores: dict, expected: dict) -> dict:
+    """{student: {cell: (score, expected)}} of the cells whose points differ (a failed
+    comparison of two gradings names each cell rather than pytest's first few keys)."""
+    found = {}
+    for student in sorted(set(scores) | set(expected)):
+        mine, theirs = scores.get(student, {}), expected.get(student, {})
+        cells = {
+            cell: (mine.get(cell), theirs.get(cell))
+            for cell in sorted(set(mine) | set(theirs))
+            if mine.get(cell) != theirs.get(cell)
+        }
+        if cells:
+            found[student] = cells
+    return found
+
+
 def quoted(lines: set[str], text: str) -> list[str]:
     """The lines that appear in the text."""
     return [line for line in lines if line in text]
