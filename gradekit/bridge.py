@@ -139,6 +139,40 @@ class Instance:
         self._gradekit_changes[name] = value
 
 
+class KernelClient(BlockingKernelClient):
+    """jupyter_client's, knowing when its stdin line is up: a kernel drops an input request
+    to a client whose stdin line it has not met yet, then waits for its answer forever (a
+    first check under load saw that)."""
+
+    stdin_monitor = None
+
+    def connect_stdin(self, identity: bytes | None = None) -> zmq.Socket:
+        line = self.context.socket(zmq.DEALER)
+        line.linger, line.identity = 1000, identity
+        self.stdin_monitor = line.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        line.connect(self._make_url("stdin"))
+        return line
+
+    def wait_for_stdin(self, seconds: float) -> bool:
+        """Whether the stdin line is up (waiting for it at most `seconds`)."""
+        if self.stdin_monitor is None:
+            return True
+        if not self.stdin_monitor.poll(int(seconds * 1000)):
+            return False
+        self.end_monitor()
+        return True
+
+    def end_monitor(self) -> None:
+        if self.stdin_monitor is not None:
+            self.stdin_channel.socket.disable_monitor()
+            self.stdin_monitor.close(linger=0)
+            self.stdin_monitor = None
+
+    def stop_channels(self) -> None:
+        self.end_monitor()
+        super().stop_channels()
+
+
 class Bridge:
     """One running kernel, for the grade cells of one notebook: a copy of it per check."""
 
@@ -148,7 +182,7 @@ class Bridge:
         self.folder = Path(km.folder)
         context = zmq.Context()
         context.setsockopt(zmq.MAXMSGSIZE, MAX_PARENT_MESSAGE)
-        self.client = BlockingKernelClient(context=context, **({"log": log} if log else {}))
+        self.client = KernelClient(context=context, **({"log": log} if log else {}))
         self.client.load_connection_info(km.get_connection_info())
         self.client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=False)
         self.poller = zmq.Poller()
@@ -170,6 +204,8 @@ class Bridge:
 
     def open(self) -> None:
         """Start the kernel's serve()."""
+        if not self.client.wait_for_stdin(15):
+            raise KernelGone("the kernel stopped answering")
         self.serving = self.client.execute(
             SERVE, silent=True, store_history=False, allow_stdin=True
         )

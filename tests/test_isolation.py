@@ -10,6 +10,7 @@ sockets out of their reach).
 """
 
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,9 +19,11 @@ import nbformat
 import numpy as np
 import pytest
 from conftest import ASSIGNMENT, expected_points, make_course
+from jupyter_client import KernelManager
 
 import democlass
 from gradekit import agent, autograde, checks, course, submissions
+from gradekit.bridge import KernelClient
 from gradekit.judge import submission_digest
 from gradekit.review import budgets_exceeded
 
@@ -182,3 +185,29 @@ def test_lent_answers_keep_the_students_types(own, answer, kind):
 
 def test_a_lent_answer_is_never_rounded_to_the_students_type():
     assert agent.like(0.5, np.int64(1)) == 0.5 and type(agent.like(0.5, np.int64(1))) is float
+
+
+def test_the_first_check_waits_for_the_kernels_stdin_line():
+    """A kernel drops an input request to a client whose stdin line it has not met yet (and
+    waits for the answer forever): the bridge's client starts no check before it is up."""
+    km = KernelManager()
+    km.start_kernel()
+    client = KernelClient()
+    client.load_connection_info(km.get_connection_info())
+    nowhere = KernelClient()
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        nowhere.load_connection_info(
+            {**km.get_connection_info(), "stdin_port": unused.getsockname()[1]}
+        )
+        try:
+            client.start_channels(shell=True, iopub=False, stdin=True, hb=False)
+            assert client.wait_for_stdin(15)
+            client.execute("input('?')", allow_stdin=True)
+            assert client.stdin_channel.get_msg(timeout=15)["msg_type"] == "input_request"
+            nowhere.start_channels(shell=False, iopub=False, stdin=True, hb=False)
+            assert not nowhere.wait_for_stdin(0.5)
+        finally:
+            client.stop_channels()
+            nowhere.stop_channels()
+            km.shutdown_kernel(now=True)
