@@ -23,6 +23,11 @@ import psycopg
 import pytest
 from nbclient import NotebookClient
 from selenium import webdriver
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -327,10 +332,13 @@ def browser():
 
 
 def wait(driver, condition, timeout: float, what: str):
-    """Poll `condition(driver)` until it is truthy; fail saying what did not happen."""
+    """Poll `condition(driver)` until it is truthy; fail saying what did not happen. An
+    element the page replaced while the condition read it (a table re-rendered) is read
+    again at the next poll."""
+    ignored = (NoSuchElementException, StaleElementReferenceException)
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.25).until(condition)
-    except Exception as error:
+        return WebDriverWait(driver, timeout, 0.25, ignored).until(condition)
+    except TimeoutException as error:
         raise AssertionError(f"timed out after {timeout} s waiting for {what}") from error
 
 
