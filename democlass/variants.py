@@ -1473,10 +1473,11 @@ INTRUDERS = [
     ),
     Variant(
         "fork-loop",
-        "forks processes in a loop after defining s (stopped by the process limit)",
+        "forks processes in a loop after defining s (stopped by the process limit; they"
+        " outlive the cell, and the checks that follow need room for their copies)",
         {
             "s": "def s(x):\n    return 1 / (1 + np.exp(-x))\n\n\nimport os\nimport time\n\n"
-            "for i in range(5000):\n    if os.fork() == 0:\n        time.sleep(1)\n"
+            "for i in range(5000):\n    if os.fork() == 0:\n        time.sleep(60)\n"
             "        os._exit(0)"
         },
     ),

@@ -270,9 +270,13 @@ class Bridge:
         """A new copy of the kernel for one check, isolated, with these functions lent;
         the kernel is stopped (any other process ended) until the channel closes."""
         deadline = time.monotonic() + seconds
+        # The notebook's own processes go first: until the kernel has reaped them they take
+        # the room (the sandbox's process limit) the maker and its copies need, and the
+        # kernel reaps only as it forks a maker. Any killed: a new maker.
+        if self.end_helpers():
+            self.end_maker()
         if self.maker is None:
             self.start_maker(deadline)
-        self.end_helpers()
         self.drop_waiting()
         nonce = secrets.token_hex(16)
         order = {"socket": str(self.path), "nonce": nonce, "work": str(self.folder / "work")}
@@ -309,22 +313,25 @@ class Bridge:
         finally:
             self.listener.setblocking(True)
 
-    def end_helpers(self, spare: int | None = None) -> None:
+    def end_helpers(self, spare: int | None = None) -> bool:
         """Kill the processes the notebook's code started (no check needs one, and a fork
-        bomb's would leave no room for the check's copy), all but `spare`. Copies already
-        killed are left to end by themselves."""
+        bomb's would leave no room for the check's copy), all but `spare`; whether there
+        were any. Copies already killed are left to end by themselves."""
         for pid, pidfd in list(self.dying.items()):
             if select.select([pidfd], [], [], 0)[0]:  # ended: its pid may be reused now
                 os.close(pidfd)
                 del self.dying[pid]
+        killed = False
         for _ in range(20):
             found = {p for p in descendants(self.root) if not self.is_own(p)} - {spare}
             found -= set(self.dying)
             if not found:
-                return
+                return killed
+            killed = True
             for pid in found:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+        return killed
 
     def stop_others(self, copy_pid: int) -> list[int]:
         """SIGSTOP the kernel and the maker and kill any process the notebook's code started
