@@ -1,6 +1,7 @@
 """Checks in disposable copies of the kernel: the order of the checks changes no verdict, the
-grading process stays small whatever a submission sends, and what a check reads
-of the student's answers is never text taken for numbers.
+grading process stays small whatever a submission sends, what a check reads of the
+student's answers is never text taken for numbers, and no check starts before the
+grader's stdin line to the kernel is up.
 
 One class (honest, buggy and hostile variants, among them the flooding and the holding one)
 is graded once by plain `nbgrader autograde`, in one process whose peak memory is
