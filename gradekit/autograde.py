@@ -210,6 +210,7 @@ def start_worker(course_dir: str, db_url: str, config_dir: str | None = None) ->
     config = course.load_config(Path(config_dir or course_dir))
     config.CourseDirectory.root = course_dir
     config.CourseDirectory.db_url = db_url
+    course.share_database_engines()
     _API = NbGraderAPI(config=config)
     _SETUP = (course_dir, config_dir or course_dir)
     from nbgrader.converters import autograde  # noqa: F401 - imported once, then frozen

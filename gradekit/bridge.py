@@ -23,6 +23,7 @@ import inspect
 import json
 import marshal
 import os
+import re
 import secrets
 import select
 import signal
@@ -36,6 +37,8 @@ from jupyter_client.blocking import BlockingKernelClient
 from . import agent
 from .checks import likely
 from .processes import descendants, read, socket_peer
+
+SHARED_MAPPING = re.compile(r"^\S+ \S{3}s", re.MULTILINE)  # a line of /proc/PID/maps
 
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8") + "\nserve()\n"
 # The agent runs in a namespace of its own: nothing of the kit's is left in the notebook's.
@@ -366,7 +369,7 @@ class Bridge:
                 == os.stat(f"/proc/{kernel}/ns/{name}").st_ino
             ):
                 return f"the copy shares the kernel's {name} namespace"
-        if any(line.split()[1][3:4] == "s" for line in read(f"/proc/{pid}/maps").splitlines()):
+        if SHARED_MAPPING.search(read(f"/proc/{pid}/maps")):
             return "the copy shares memory with another process"
         for entry in os.listdir(f"/proc/{pid}/fd"):
             target = os.readlink(f"/proc/{pid}/fd/{entry}")
@@ -646,20 +649,25 @@ def error_message(answer: dict, default: str) -> str:
 
 
 def writable_mounts(pid: int) -> dict[str, str]:
-    """Mount point -> device of the writable mounts a process can reach."""
-    entries = []
-    for line in read(f"/proc/{pid}/mountinfo").splitlines():
+    """Mount point -> device of the writable mounts a process can reach (not covered by a
+    mount made later on the same folder or on one above it)."""
+    reachable, later = {}, set()
+    for line in reversed(read(f"/proc/{pid}/mountinfo").splitlines()):
         fields = line.split()
-        entries.append((fields[4], fields[2], fields[5].split(",")[0] == "rw"))
-    reachable = {}
-    for index, (point, device, writable) in enumerate(entries):
-        covered = any(
-            later == point or point.startswith(later.rstrip("/") + "/")
-            for later, _, _ in entries[index + 1 :]
-        )
+        point, device, writable = fields[4], fields[2], fields[5].split(",")[0] == "rw"
+        covered = any(folder in later for folder in _folders_above(point))
         if writable and not covered and not point.startswith("/proc"):
             reachable[point] = device
-    return reachable
+        later.add(point)
+    return dict(reversed(reachable.items()))
+
+
+def _folders_above(point: str):
+    """The folder itself, then every folder above it up to /."""
+    yield point
+    while point != "/":
+        point = os.path.dirname(point)
+        yield point
 
 
 def _decode(prompt) -> dict:
