@@ -29,6 +29,7 @@ pickle, never an object of the student's. The same functions encode and decode b
 import base64
 import contextlib
 import ctypes
+import errno
 import gc
 import io
 import json
@@ -160,6 +161,9 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x20, 0x1000, 0x400, 0x800, 0x200000
 MS_REC, MS_PRIVATE = 0x4000, 0x40000
 PR_SET_PDEATHSIG = 1
+SYS_CLONE3 = 435  # the same number on every architecture
+# clone3's arguments: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls
+CLONE_ARGS = struct.Struct("8Q")
 MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 MOUNT_FLAGS.update(noatime=MS_NOATIME, nodiratime=MS_NODIRATIME, relatime=MS_RELATIME)
 
@@ -203,11 +207,10 @@ def make_copies(order):
     while True:
         request = _receive(line)
         _reap()
-        # libc's fork, not os.fork: no fork handler of the student's runs in the copy
-        pid = libc.fork()
+        pid, isolated = fork_isolated(libc)
         if pid == 0:
             try:
-                _copy_main(libc, request["fork"])
+                _copy_main(libc, request["fork"], isolated)
             finally:
                 os._exit(0)
         if pid < 0:
@@ -224,49 +227,79 @@ def _reap():
             pass
 
 
-def _copy_main(libc, order):
-    """In the maker's fork: new namespaces, then one more fork, so that the copy is the
-    first process of its own pid namespace; that copy sets itself up and serves the check."""
-    isolated = isolate(libc)
-    # libc's fork, not os.fork: no fork handler of the student's runs in the copy
-    pid = libc.fork()
-    if pid < 0:  # say so on the line, or the grader would wait for the copy
-        line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        line.connect(order["socket"])
-        message = {"error": {"type": "ForkFailed", "message": os.strerror(ctypes.get_errno())}}
-        _send(line, message)
-    if pid != 0:
-        return
-    try:
-        _close_files()
-        line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        line.connect(order["socket"])
-        if isolated:
-            _private_folders(libc, order["work"], int(order["scratch"]), order["hide"])
-        if isolated:
-            _drop_privileges(libc)
-        Copy(line, order["nonce"]).serve()
-    finally:
-        os._exit(0)
+def _copy_main(libc, order, isolated):
+    """In the copy, the first process of its own pid namespace (when `isolated`): its
+    folders and privileges, then the check's requests."""
+    _close_files()
+    line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    line.connect(order["socket"])
+    if isolated:
+        _private_folders(libc, order["work"], int(order["scratch"]), order["hide"])
+        _drop_privileges(libc)
+    Copy(line, order["nonce"]).serve()
 
 
-def isolate(libc, user=True):
-    """Move this process into new mount, pid, IPC, network and host name namespaces (its
-    next child is the first process of the new pid namespace) and, unless `user` is False
-    (a process that has the privileges already), a new user namespace with the same uid and
-    gid; False if the system refuses. The one way the kit forks a kernel in the sandbox:
-    each check's copy here, each warm kernel in `zygote`."""
-    uid, gid = os.getuid(), os.getgid()
+def fork_isolated(libc, user=True, clone3=True):
+    """Fork a child in new mount, pid, IPC, network and host name namespaces, the first
+    process of its pid namespace, and, unless `user` is False (a process that has the
+    privileges already), in a new user namespace with the same uid and gid. Returns, as
+    fork, the child's pid in the parent (-1, errno set, when no child could be made) and 0
+    in the child, with whether its namespaces are new: False when the system refuses them,
+    and the child is then a plain fork. The one way the kit forks in the sandbox: each
+    check's copy here, each warm kernel in `zygote`.
+
+    One clone3 call, which runs no fork handler (no student's, no library's): for a process
+    with one thread, like the maker of copies. A process with others (`clone3` False; a
+    library's thread pool must be told by its handlers), or a system without clone3 (Linux
+    before 5.3, a seccomp filter without it): libc's fork of an intermediate process that
+    moves into the namespaces, forks the child and ends."""
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS
-    if libc.unshare(flags | (CLONE_NEWUSER if user else 0)) != 0:
-        return False
-    if not user:  # mounts made here must not reach the namespace this one was copied from
+    flags |= CLONE_NEWUSER if user else 0
+    ids = os.getuid(), os.getgid()  # read before: the new user namespace maps none yet
+    if clone3:
+        args = ctypes.create_string_buffer(CLONE_ARGS.pack(flags, 0, 0, 0, signal.SIGCHLD, 0, 0, 0))
+        pid = libc.syscall(SYS_CLONE3, args, CLONE_ARGS.size)
+        if pid == 0:
+            try:
+                _enter(libc, user, ids)
+            except OSError:
+                os._exit(1)
+            return 0, True
+        if pid > 0:
+            return pid, True
+        if ctypes.get_errno() != errno.ENOSYS:
+            return libc.fork(), False  # namespaces refused
+    middle = libc.fork()
+    if middle > 0:  # it ends once the child is made: whether it made one
+        status = os.waitpid(middle, 0)[1]
+        if os.waitstatus_to_exitcode(status) != 0:
+            ctypes.set_errno(errno.EAGAIN)
+            return -1, True
+        return middle, True
+    if middle < 0:
+        return -1, True
+    isolated = libc.unshare(flags) == 0  # refused: the child is a plain fork
+    try:
+        if isolated:
+            _enter(libc, user, ids)
+        pid = libc.fork()
+    except OSError:
+        pid = -1
+    if pid != 0:
+        os._exit(0 if pid > 0 else 1)
+    return 0, isolated
+
+
+def _enter(libc, user, ids):
+    """In new namespaces: the same uid and gid in the new user namespace or, without one,
+    mounts that no longer reach the namespace these were copied from."""
+    if user:
+        uid, gid = ids
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{uid} {uid} 1")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    else:
         _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
-        return True
-    _write("/proc/self/setgroups", "deny")
-    _write("/proc/self/uid_map", f"{uid} {uid} 1")
-    _write("/proc/self/gid_map", f"{gid} {gid} 1")
-    return True
 
 
 def _send(line, message):

@@ -5,7 +5,7 @@
 modules once (numpy, matplotlib...), runs no code of anyone's, then reads one order per line
 on its standard input and forks a kernel for each, so that no kernel pays for those imports:
 
-- the fork moves into namespaces of its own (`agent.isolate`, the kit's one way to fork in
+- the fork moves into namespaces of its own (`agent.fork_isolated`, the kit's one way to fork in
   the sandbox) and becomes the first process of its own pid namespace, a small init that
   ends, taking everything in that namespace with it, when the kernel ends;
 - that init gives the kernel its own /proc, a new /tmp, a new working folder holding a copy
@@ -82,17 +82,16 @@ def main():
     _reply({"ready": True, "missing": missing})
     for line in sys.stdin:
         order = json.loads(line)
-        try:
-            pid = os.fork()
-        except OSError as error:
-            _reply({"error": str(error)})
+        # not in one clone3 call: the imports' thread pools (numpy's) must be told of forks
+        pid, isolated = agent.fork_isolated(libc, user=False, clone3=False)
+        if pid < 0:
+            _reply({"error": os.strerror(ctypes.get_errno())})
             continue
         if pid == 0:
             try:
-                _start(libc, order)
+                _start(libc, order, isolated)
             finally:
                 os._exit(0)
-        os.waitpid(pid, 0)
         _reply({"forked": True})
 
 
@@ -101,15 +100,13 @@ def _reply(message):
     _replies.flush()
 
 
-def _start(libc, order):
-    """In the fork: new namespaces, then the kernel's init (the new pid namespace's first
-    process), which sets up the kernel's folders, gives up its privileges and forks the
-    kernel. The init's line to the grader tells it who the init is (the kernel is its
-    child) and whether the kernel started."""
-    if not agent.isolate(libc, user=False):
-        _tell(_connect(order), {"error": f"no namespaces ({os.strerror(ctypes.get_errno())})"})
-        return
-    if os.fork():
+def _start(libc, order, isolated):
+    """In the kernel's init (the first process of its own pid namespace, when `isolated`),
+    which sets up the kernel's folders, gives up its privileges and forks the kernel. The
+    init's line to the grader tells it who the init is (the kernel is its child) and
+    whether the kernel started."""
+    if not isolated:
+        _tell(_connect(order), {"error": "no namespaces (the system refused them)"})
         return
     os.setsid()
     agent._close_files()

@@ -11,6 +11,7 @@ sockets out of their reach).
 """
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -212,3 +213,44 @@ def test_the_first_check_waits_for_the_kernels_stdin_line():
             client.stop_channels()
             nowhere.stop_channels()
             km.shutdown_kernel(now=True)
+
+
+# Run in a process of its own (one thread): a child forked both ways reports its namespaces.
+FORKED = """
+import ctypes, json, os, sys
+from gradekit import agent
+
+NAMES = ("user", "mnt", "pid", "ipc", "net", "uts")
+libc = ctypes.CDLL(None, use_errno=True)
+own = {name: os.stat(f"/proc/self/ns/{name}").st_ino for name in NAMES}
+for clone3 in (True, False):
+    read, write = os.pipe()
+    pid, isolated = agent.fork_isolated(libc, clone3=clone3)
+    if pid == 0:
+        seen = {name: os.stat(f"/proc/self/ns/{name}").st_ino for name in NAMES}
+        shared = [name for name in NAMES if seen[name] == own[name]]
+        ids = [os.getpid(), os.getuid(), os.getgid()]
+        os.write(write, json.dumps([isolated, shared, ids]).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as line:
+        print(json.dumps({"clone3": clone3, "pid": pid, "child": json.loads(line.read())}))
+    if clone3:
+        os.waitpid(pid, 0)
+"""
+
+
+def test_a_check_s_copy_is_forked_into_namespaces_of_its_own_either_way():
+    # One clone3 call (the maker of copies), or an intermediate process that unshares and
+    # forks (the warm parent, and systems without clone3): the same child.
+    result = subprocess.run(
+        [sys.executable, "-c", FORKED], capture_output=True, text=True, timeout=60
+    )
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["clone3"] for r in reports] == [True, False], result.stderr[-2000:]
+    for report in reports:
+        isolated, shared, (pid, uid, gid) = report["child"]
+        assert report["pid"] > 0 and isolated, report
+        assert shared == [], f"the child shares namespaces: {report}"
+        assert pid == 1, f"the child is not the first process of its pid namespace: {report}"
+        assert (uid, gid) == (os.getuid(), os.getgid()), f"the child's ids changed: {report}"
