@@ -3,7 +3,8 @@
     python benchmarks/profile_submission.py --size 20
 
 One synthetic class (as in autograde_speed.py) is graded by nbgrader's autograde in this
-process, serially, twice: with warm kernels and with cold ones. The kit's and nbgrader's
+process, serially, twice: with warm kernels and with cold ones (one database engine per
+gradebook, as in the kit's grading workers). The kit's and nbgrader's
 steps are timed (wall clock, which here is the time the grader waits for the kernel or
 works itself) and shown per submission:
 
@@ -29,7 +30,7 @@ from pathlib import Path
 from nbgrader.apps.nbgraderapp import NbGraderApp
 from sqlalchemy.orm import Session
 
-from gradekit import judge, kernel
+from gradekit import course, judge, kernel
 from gradekit.execute import ResilientExecute
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=20)
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "agg")
+    course.share_database_engines()  # as every grading worker of the kit does
     for step, targets in STEPS.items():
         for owner, name in targets:
             setattr(owner, name, timed(step, getattr(owner, name)))
