@@ -4,9 +4,9 @@
 
 One synthetic class (as in autograde_speed.py) is graded by nbgrader's autograde in this
 process, serially, twice: with warm kernels and with cold ones (one database engine per
-gradebook, as in the kit's grading workers). The kit's and nbgrader's
-steps are timed (wall clock, which here is the time the grader waits for the kernel or
-works itself) and shown per submission:
+gradebook, as in the kit's grading workers). The kit's and nbgrader's steps are timed
+(wall clock, which here is the time the grader waits for the kernel or works itself) and
+shown per submission:
 
 - kernel start: the kernel manager's start and the client's wait until the kernel answers;
 - student cells: the notebook's own cells, run in the kernel;

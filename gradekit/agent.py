@@ -244,8 +244,8 @@ def fork_isolated(libc, user=True, clone3=True):
     process of its pid namespace, and, unless `user` is False (a process that has the
     privileges already), in a new user namespace with the same uid and gid. Returns, as
     fork, the child's pid in the parent (-1, errno set, when no child could be made) and 0
-    in the child, with whether its namespaces are new: False when the system refuses them,
-    and the child is then a plain fork. The one way the kit forks in the sandbox: each
+    in the child; and, for the child, whether its namespaces are new: False when the system
+    refuses them, and the child is then a plain fork. The one way the kit forks in the sandbox: each
     check's copy here, each warm kernel in `zygote`.
 
     One clone3 call, which runs no fork handler (no student's, no library's): for a process

@@ -215,7 +215,8 @@ def test_the_first_check_waits_for_the_kernels_stdin_line():
             km.shutdown_kernel(now=True)
 
 
-# Run in a process of its own (one thread): a child forked both ways reports its namespaces.
+# Run in a process of its own (its forks are not the test worker's): a child forked both
+# ways reports its namespaces.
 FORKED = """
 import ctypes, json, os, sys
 from gradekit import agent
