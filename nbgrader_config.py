@@ -76,6 +76,11 @@ c.PercentPerDay.percent_per_day = 10
 # /etc/jupyter/nbgrader_config.py, e.g. c.Exchange.root = "/srv/nbgrader/exchange".
 c.Exchange.root = course_exchange(__file__)
 
+# `gradekit autograde --jobs N` (and `gradekit watch`) keeps each of its N workers, with its
+# kernels, on a core of its own when N is at most the cores it may use; on a machine whose
+# cores other busy programs share, let the system move them instead:
+# c.GradingWorkers.one_core_each = False
+
 # A class graded on a Dask cluster (docs/operations/dask.md): its scheduler, for
 # `gradekit autograde`; the gradebook must then be PostgreSQL (c.CourseDirectory.db_url).
 # c.DaskCluster.scheduler = "tcp://scheduler.example.edu:8786"

@@ -1,9 +1,12 @@
 """The kit's parallel autograde gives exactly the grades and exports of plain nbgrader."""
 
+import json
+import os
 import shutil
 import subprocess
 import sys
 
+import nbformat
 from conftest import ASSIGNMENT, differences, make_course
 
 import democlass
@@ -71,3 +74,81 @@ def test_a_worker_shares_one_database_engine_per_gradebook(tmp_path):
         env=course.environment(),
     )
     assert result.stdout.strip() == "shared", result.stderr[-2000:]
+
+
+PART1 = "part1_logistic_regression.ipynb"
+
+
+def kernel_cores(folder, students) -> dict[str, list[int]]:
+    """The cores each student's graded part-1 kernel was allowed to run on, as it printed."""
+    seen = {}
+    for student in students:
+        nb = nbformat.read(folder / "autograded" / student / ASSIGNMENT / PART1, as_version=4)
+        (text,) = [o.text for o in nb.cells[-1].outputs if o.get("name") == "stdout"]
+        seen[student] = [int(core) for core in text.split()[1:]]
+    return seen
+
+
+def test_each_worker_keeps_its_kernels_on_a_core_of_its_own_unless_told_not_to(tmp_path):
+    folder = make_course(tmp_path / "class")
+    students = [f"s{i}" for i in range(4)]
+    democlass.hand_in(folder, {student: "model" for student in students})
+    for student in students:  # a last cell that prints where its kernel may run
+        path = folder / "submitted" / student / ASSIGNMENT / PART1
+        nb = nbformat.read(path, as_version=4)
+        cell = "import os\nprint('cores', *sorted(os.sched_getaffinity(0)))"
+        nb.cells.append(nbformat.v4.new_code_cell(cell))
+        nbformat.write(nb, path)
+    allowed = sorted(os.sched_getaffinity(0))
+
+    outcomes = autograde.autograde_class(folder, ASSIGNMENT, jobs=2)
+    assert all(o.graded for o in outcomes), [o.error for o in outcomes]
+    for student, cores in kernel_cores(folder, students).items():
+        if len(allowed) >= 2:  # one core each, one of the first two
+            assert len(cores) == 1 and cores[0] in allowed[:2], (student, cores)
+        else:  # more workers than cores: the system places them
+            assert cores == allowed, (student, cores)
+
+    with open(folder / "nbgrader_config.py", "a") as config:
+        config.write("\nc.GradingWorkers.one_core_each = False\n")
+    outcomes = autograde.autograde_class(folder, ASSIGNMENT, jobs=2, force=True)
+    assert all(o.graded for o in outcomes), [o.error for o in outcomes]
+    assert kernel_cores(folder, students) == {student: allowed for student in students}
+
+
+CLAIMS = """
+import json, multiprocessing, os
+from gradekit.autograde import claim_core
+
+def claim(cores, results):
+    results.put([claim_core(cores), sorted(os.sched_getaffinity(0))])
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("spawn")
+    cores = context.Array("i", sorted(os.sched_getaffinity(0))[:2])
+    results = context.Queue()
+    workers = [context.Process(target=claim, args=(cores, results)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    print(json.dumps([results.get(timeout=60) for _ in workers]))
+    for worker in workers:
+        worker.join()
+"""
+
+
+def test_workers_claim_distinct_cores_and_one_too_many_claims_none(tmp_path):
+    script = tmp_path / "claims.py"  # a file: spawned processes import their main module
+    script.write_text(CLAIMS)
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=course.environment(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    claims = sorted(json.loads(result.stdout), key=lambda claim: (claim[0] is None, claim))
+    allowed = sorted(os.sched_getaffinity(0))
+    expected = [[core, [core]] for core in allowed[:2]]  # each its own core
+    expected += [[None, allowed]] * (3 - len(expected))  # none left: every core, as before
+    assert claims == expected
