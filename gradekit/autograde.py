@@ -71,8 +71,8 @@ class GradingWorkers(Configurable):
     one_core_each = Bool(
         True,
         help="Keep each worker, with its kernels and their copies, on a core of its own when "
-        "there are no more workers than cores this process may use (a class of 200 graded "
-        "on 2 cores took 15% less time). False: let the system move them between cores, "
+        "there are no more workers than cores this process may use (on 2 cores, a class of "
+        "39 graded in 28 s instead of 33). False: let the system move them between cores, "
         "as on a machine whose cores other busy programs share.",
     ).tag(config=True)
 
