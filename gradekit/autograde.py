@@ -37,6 +37,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.sharedctypes import SynchronizedArray
 from pathlib import Path
 from typing import NamedTuple
 
@@ -219,7 +220,12 @@ def is_transient(error: str) -> bool:
     return any(text in error for text in TRANSIENT_ERRORS)
 
 
-def start_worker(course_dir: str, db_url: str, config_dir: str | None = None, cores=None) -> None:
+def start_worker(
+    course_dir: str,
+    db_url: str,
+    config_dir: str | None = None,
+    cores: SynchronizedArray | None = None,
+) -> None:
     """Set this process up to grade the course's students (nbgrader's API, config loaded once
     from the course folder, or from `config_dir`), on a core of its own if `cores` (a shared
     array of cores, -1 once claimed) has one left."""
@@ -243,7 +249,7 @@ def start_worker(course_dir: str, db_url: str, config_dir: str | None = None, co
     gc.freeze()  # the worker's modules and setup: no garbage collection goes through them
 
 
-def claim_core(cores) -> int | None:
+def claim_core(cores: SynchronizedArray) -> int | None:
     """Keep this process, and every process it starts from now on, to the first core of the
     shared array that no other worker has claimed: that core, or None if none is left."""
     with cores.get_lock():
@@ -409,7 +415,7 @@ def _grade_on_pool(setup, tasks, jobs, outcomes, progress, on_result) -> None:
             os.chdir(cwd)
         return
     context = multiprocessing.get_context("spawn")
-    cores = cores_for(jobs, setup[2])
+    cores = cores_for(jobs, config_dir=setup[2])
     shared = context.Array("i", cores) if cores else None
     with context.Pool(jobs, initializer=start_worker, initargs=(*setup, shared)) as pool:
         record(pool.imap_unordered(grade_submission, tasks))

@@ -40,6 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = democlass.ASSIGNMENT
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
+PART1 = "part1_logistic_regression.ipynb"
+PART2 = "part2_shallow_neural_network.ipynb"
 GRADEKIT = str(Path(sys.executable).with_name("gradekit"))  # the kit's command, this venv's
 # The course secret of every course the tests grade (nbgrader runs inherit it): one per
 # test process, never the user's own.

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import nbformat
-from conftest import ASSIGNMENT, differences, make_course
+from conftest import ASSIGNMENT, PART1, differences, make_course
 
 import democlass
 from gradekit import autograde, course, demo
@@ -74,9 +74,6 @@ def test_a_worker_shares_one_database_engine_per_gradebook(tmp_path):
         env=course.environment(),
     )
     assert result.stdout.strip() == "shared", result.stderr[-2000:]
-
-
-PART1 = "part1_logistic_regression.ipynb"
 
 
 def kernel_cores(folder, students) -> dict[str, list[int]]:

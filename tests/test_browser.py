@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import (
+    PART1,
     RELEASE,
     SERVER_TIMEOUT,
     SOURCE,
@@ -36,7 +37,6 @@ from selenium.webdriver.common.by import By
 
 from gradekit import submissions
 
-PART1 = "part1_logistic_regression.ipynb"
 # Run All on the blank part 1 stops at the first check; its whole output is this line.
 FIRST_FAILURE = "test_s_at_zero"
 FIRST_FAILURE_OUTPUT = (

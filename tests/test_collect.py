@@ -5,13 +5,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENT, RELEASE, make_course
+from conftest import ASSIGNMENT, PART1, PART2, RELEASE, make_course
 
 from gradekit import course
 from gradekit.collect import RosterCollector
 
-PART1 = "part1_logistic_regression.ipynb"
-PART2 = "part2_shallow_neural_network.ipynb"
 PLUGIN = "--ZipCollectApp.collector_plugin=gradekit.collect.RosterCollector"
 ROSTER = """id,first_name,last_name,email,lms_user_id,sis_user_id,username,section
 ada,Ada,Lovelace,ada@example.edu,1001,S1001,alovelace,T01

@@ -19,6 +19,8 @@ import pytest
 import zmq
 from conftest import (
     ASSIGNMENT,
+    PART1,
+    PART2,
     SOURCE,
     expected_points,
     html_text,
@@ -64,8 +66,8 @@ def lean_variants() -> frozenset[str]:
 
 
 NOTEBOOK_CHECKS = {
-    "part1_logistic_regression.ipynb": PART1_CHECKS,
-    "part2_shallow_neural_network.ipynb": PART2_CHECKS,
+    PART1: PART1_CHECKS,
+    PART2: PART2_CHECKS,
 }
 LEAN = lean_variants()
 
@@ -380,9 +382,7 @@ def test_student_code_never_sees_the_hidden_checks(graded_class):
 
 def test_kernels_see_no_notebook_in_their_folder(graded_class):
     """The notebook being graded holds the hidden checks: its kernel's folder has none."""
-    graded = (
-        graded_class.folder / "autograded" / "leaks-notebook-file" / ASSIGNMENT
-    ) / "part1_logistic_regression.ipynb"
+    graded = (graded_class.folder / "autograded" / "leaks-notebook-file" / ASSIGNMENT) / PART1
     outputs = [
         output.get("text", "")
         for cell in nbformat.read(graded, as_version=4).cells

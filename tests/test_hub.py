@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     ASSIGNMENT,
+    PART1,
     REPO,
     SBIN,
     SERVER_TIMEOUT,
@@ -56,7 +57,6 @@ COURSE = "dl-w1s3"
 GRADER = f"grader-{COURSE}"  # the account the shipped hub makes for the course folder
 TEACHER, ADA, BAO = "gkhub-teacher", "gkhub-ada", "gkhub-bao"
 GROUPS = {TEACHER: f"{COURSE}-instructors", ADA: f"{COURSE}-students", BAO: f"{COURSE}-students"}
-PART1 = "part1_logistic_regression.ipynb"
 FEEDBACK = "part1_logistic_regression.html"
 # The student's bug: the minus sign of the lecture's exp(-x) forgotten. s(0) is still one
 # half, so the visible check passes and only the hidden checks see it.

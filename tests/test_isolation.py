@@ -20,7 +20,7 @@ import tempfile
 import nbformat
 import numpy as np
 import pytest
-from conftest import ASSIGNMENT, expected_points, make_course
+from conftest import ASSIGNMENT, PART1, PART2, expected_points, make_course
 from jupyter_client import KernelManager
 
 import democlass
@@ -124,13 +124,13 @@ def test_a_resubmission_that_changes_only_markdown_draws_new_inputs(tmp_path):
     told = []
     for edit in (False, False, True):
         if edit:
-            other = handed_in / "part2_shallow_neural_network.ipynb"
+            other = handed_in / PART2
             nb = nbformat.read(other, as_version=4)
             next(c for c in nb.cells if c.cell_type == "markdown").source += " "
             nbformat.write(nb, other)
         (outcome,) = autograde.autograde_class(folder, ASSIGNMENT, students=["pat"], jobs=1)
         assert outcome.graded, outcome.error
-        graded = folder / "autograded" / "pat" / ASSIGNMENT / "part1_logistic_regression.ipynb"
+        graded = folder / "autograded" / "pat" / ASSIGNMENT / PART1
         told.append(
             [
                 output["evalue"]

@@ -4,7 +4,7 @@ import copy
 
 import nbformat
 import pytest
-from conftest import SOURCE
+from conftest import PART1, SOURCE
 from nbgrader.nbgraderformat import MetadataValidator
 
 from gradekit.metadata import CompiledMetadataValidator
@@ -36,7 +36,7 @@ def test_source_notebooks_are_valid(path):
 
 @pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
 def test_corrupted_metadata_fails_as_in_nbgrader(corruption):
-    nb = nbformat.read(SOURCE / "part1_logistic_regression.ipynb", as_version=4)
+    nb = nbformat.read(SOURCE / PART1, as_version=4)
     grade_cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
     CORRUPTIONS[corruption](grade_cell.metadata["nbgrader"])
     expected = outcome(MetadataValidator, copy.deepcopy(nb))
@@ -45,7 +45,7 @@ def test_corrupted_metadata_fails_as_in_nbgrader(corruption):
 
 
 def test_duplicate_grade_ids_fail_as_in_nbgrader():
-    nb = nbformat.read(SOURCE / "part1_logistic_regression.ipynb", as_version=4)
+    nb = nbformat.read(SOURCE / PART1, as_version=4)
     grade_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     grade_cells[1].metadata.nbgrader.grade_id = grade_cells[0].metadata.nbgrader.grade_id
     expected = outcome(MetadataValidator, copy.deepcopy(nb))

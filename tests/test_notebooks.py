@@ -7,13 +7,10 @@ import shutil
 import nbformat
 import numpy as np
 import pytest
-from conftest import ASSIGNMENT, RELEASE, SOURCE, execute, secret_lines
+from conftest import ASSIGNMENT, PART1, PART2, RELEASE, SOURCE, execute, secret_lines
 
 from gradekit import course
 from gradekit.submissions import SOLUTION_MARKERS, is_solution_cell
-
-PART1 = "part1_logistic_regression.ipynb"
-PART2 = "part2_shallow_neural_network.ipynb"
 
 # Figures printed in the lecture (W1-S3 slides).
 CHEST_SIZES_SEED_27 = [

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, REPO, Tables, html_text, js, run_gradekit, wait
+from conftest import ASSIGNMENT, PART1, PART2, REPO, Tables, html_text, js, run_gradekit, wait
 from selenium.webdriver.common.by import By
 
 from democlass import copies
@@ -66,19 +66,19 @@ def synthetic(tmp_path_factory):
         path.write_text(json.dumps(nb))
     broken = course / "submitted" / "broken" / ASSIGNMENT
     submissions.write_submission(release, broken, answers["s03"])
-    (broken / "part1_logistic_regression.ipynb").write_text("{ not json")
+    (broken / PART1).write_text("{ not json")
     submissions.write_submission(release, course / "submitted" / "blank" / ASSIGNMENT, None)
     # over the budgets: 150,000 characters of code nested too deep to parse; a 21 MB notebook
     huge = copies.independent(model, 3000)
-    huge["part1_logistic_regression.ipynb"]["s"] = "x = " + "(" * 75_000 + ")" * 75_000
+    huge[PART1]["s"] = "x = " + "(" * 75_000 + ")" * 75_000
     submissions.write_submission(release, course / "submitted" / "huge" / ASSIGNMENT, huge)
     giant = course / "submitted" / "giant" / ASSIGNMENT
     submissions.write_submission(release, giant, answers["s03"])
-    nb = json.loads((giant / "part1_logistic_regression.ipynb").read_text())
+    nb = json.loads((giant / PART1).read_text())
     nb["cells"][0]["outputs"] = [
         {"output_type": "stream", "name": "stdout", "text": "x" * 21_000_000}
     ]
-    (giant / "part1_logistic_regression.ipynb").write_text(json.dumps(nb))
+    (giant / PART1).write_text(json.dumps(nb))
     run = cli(course, "--reference", str(course / "last-term"), seed="1")
     found = similarity.compare(course, ASSIGNMENT, [course / "last-term"])
     return course, run, found
@@ -86,7 +86,7 @@ def synthetic(tmp_path_factory):
 
 def method(answers: dict, name: str = "backward") -> str:
     """The source of a method of the student's network."""
-    code = answers["part2_shallow_neural_network.ipynb"]["ShallowNeuralNet"]
+    code = answers[PART2]["ShallowNeuralNet"]
     network = next(n for n in ast.parse(code).body if isinstance(n, ast.ClassDef))
     found = next(n for n in network.body if getattr(n, "name", "") == name)
     return textwrap.dedent(ast.get_source_segment(code, found, padded=True))
@@ -182,7 +182,7 @@ def test_code_everyone_writes_alike_weighs_little(synthetic):
 
 def test_what_cannot_be_read_is_named_and_the_rest_compared(synthetic):
     course, run, found = synthetic
-    path = course / "submitted" / "broken" / ASSIGNMENT / "part1_logistic_regression.ipynb"
+    path = course / "submitted" / "broken" / ASSIGNMENT / PART1
     assert f"Not compared: broken: {path}: not a notebook nbgrader can read" in run.stderr
     page = (course / "reports" / "similarity" / ASSIGNMENT / "index.html").read_text()
     assert ["broken", f"{path}: not a notebook nbgrader can read"] in [
@@ -201,7 +201,7 @@ def test_what_is_over_a_budget_is_cut_or_left_out_and_named(synthetic):
     assert f"Not compared: huge: {course / 'submitted' / 'huge' / ASSIGNMENT}: over 100,000" in (
         run.stderr
     )
-    path = course / "submitted" / "giant" / ASSIGNMENT / "part1_logistic_regression.ipynb"
+    path = course / "submitted" / "giant" / ASSIGNMENT / PART1
     assert f"Not compared: giant: {path}: over 20,000,000 bytes, not read" in run.stderr
     assert "giant" not in {d.label for d in found.documents}
 

@@ -17,12 +17,11 @@ import time
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENT, make_course
+from conftest import ASSIGNMENT, PART1, PART2, make_course
 
 import democlass
 from gradekit import course, kernel, processes
 
-PART1 = "part1_logistic_regression.ipynb"
 LEAVER, WATCHERS = "a-leaves-traces", ("b-looks", "c-looks")
 TRACES = ["/tmp/left", "/tmp/thread", "/tmp/process", "/var/tmp/left", "/dev/shm/left"]
 TRACES += ["left", "thread", "process", "~/left"]
@@ -140,7 +139,7 @@ def traced_class(tmp_path_factory):
             nb.cells.insert(0, nbformat.v4.new_code_cell(FIRST))
             nb.cells.append(nbformat.v4.new_code_cell(last))
             nbformat.write(nb, path)
-            (path.parent / "part2_shallow_neural_network.ipynb").unlink()
+            (path.parent / PART2).unlink()
         runs[mode] = graded(folder, *options)
     return runs
 
