@@ -25,13 +25,15 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"RuntimeWarning"
 
-# Autograde as nbgrader does, with three changes. Grade cells are judged in the grading
+# Autograde as nbgrader does, with four changes. Grade cells are judged in the grading
 # process, never in the student's kernel (docs/fairness.md); their hidden
 # checks draw inputs from the course secret (gradekit/secret.py says where it lives). The
 # metadata check (in both passes) compiles nbgrader's JSON schema once instead of checking
-# the schema again for every cell. And a kernel killed by a student's code (os._exit, a
-# segfault) costs only the cell that killed it, and kernels run in the kit's sandbox, in a
-# private copy of the student's folder, under resource limits (docs/operations/sandbox.md):
+# the schema again for every cell. A notebook's grades reach the gradebook in one
+# transaction, not one per cell (each commit waits for the disk). And a kernel killed by a
+# student's code (os._exit, a segfault) costs only the cell that killed it, and kernels run
+# in the kit's sandbox, in a private copy of the student's folder, under resource limits
+# (docs/operations/sandbox.md):
 # c.GradingKernelManager.sandbox = False  # a trusted run, without the sandbox
 # c.GradingKernelManager.memory = 4 * 2**30  # also .file_size, .cpu_seconds, .processes
 # c.GradingKernelManager.warm = False  # start every kernel cold (docs/operations/sandbox.md)
@@ -48,7 +50,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "gradekit.course.SaveAutoGradesAtOnce",
     "gradekit.late.GrantExtensions",
     "nbgrader.preprocessors.AssignLatePenalties",
     "gradekit.review.FlagForReview",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_config_path
 from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -49,6 +50,28 @@ def share_database_engines() -> None:
 
     shared_engine.shared = True
     nbgrader.api.create_engine = shared_engine
+
+
+class SaveAutoGradesAtOnce(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, writing a notebook's grades and comments in one
+    transaction: nbgrader commits after every cell, and each commit waits for the disk
+    (a sqlite gradebook syncs its journal and file every time). The rows are the same; a
+    notebook that fails midway leaves none of its new ones."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
+        self.student_id, self.db_url = info["student"], info["db_url"]
+        self.gradebook = Gradebook(self.db_url)
+        with self.gradebook:
+            session = self.gradebook.db()
+            session.commit = session.flush  # each cell's commit: written, not yet committed
+            try:
+                nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
+            finally:
+                del session.commit
+            session.commit()
+        return nb, resources
 
 
 def nbgrader(course_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

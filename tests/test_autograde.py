@@ -1,13 +1,20 @@
 """The kit's parallel autograde gives exactly the grades and exports of plain nbgrader."""
 
+import copy
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 
 import nbformat
-from conftest import ASSIGNMENT, PART1, differences, make_course
+import pytest
+from conftest import ASSIGNMENT, PART1, PART2, differences, make_course
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import SaveAutoGrades
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 import democlass
 from gradekit import autograde, course, demo
@@ -74,6 +81,66 @@ def test_a_worker_shares_one_database_engine_per_gradebook(tmp_path):
         env=course.environment(),
     )
     assert result.stdout.strip() == "shared", result.stderr[-2000:]
+
+
+def saved_rows(db: str) -> list[tuple]:
+    """Every grade's automatic score and review flag, and every comment's automatic text."""
+    with sqlite3.connect(db) as connection:
+        grades = connection.execute(
+            "SELECT id, auto_score, needs_manual_grade FROM grade ORDER BY id"
+        ).fetchall()
+        comments = connection.execute("SELECT id, auto_comment FROM comment ORDER BY id")
+        return grades + comments.fetchall()
+
+
+def save_grades(preprocessor, db: str, nb, student: str) -> int:
+    """Run a grade-saving preprocessor on an autograded notebook, after blanking what it
+    writes; how many transactions it committed besides those of opening the gradebook."""
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE grade SET auto_score = -1, needs_manual_grade = 1")
+        connection.execute("UPDATE comment SET auto_comment = 'blanked'")
+    commits = []
+    record = lambda connection: commits.append(connection)  # noqa: E731
+    event.listen(Engine, "commit", record)
+    try:
+        with Gradebook(f"sqlite:///{db}"):
+            opening = len(commits)
+        info = {"notebook": PART2[:-6], "assignment": ASSIGNMENT, "student": student}
+        preprocessor.preprocess(nb, {"nbgrader": {**info, "db_url": f"sqlite:///{db}"}})
+    finally:
+        event.remove(Engine, "commit", record)
+    return len(commits) - 2 * opening
+
+
+def test_a_notebook_s_grades_are_saved_in_one_transaction_as_nbgrader_saves_them(tmp_path):
+    folder = make_course(tmp_path / "class")
+    democlass.hand_in(folder, {"ada": "model", "bob": "blank", "eve": "sigmoid-sign"})
+    course.nbgrader(folder, "autograde", ASSIGNMENT, "--force")
+    stock, at_once = str(tmp_path / "stock.db"), str(tmp_path / "at-once.db")
+    for student in ("ada", "bob", "eve"):
+        nb = nbformat.read(folder / "autograded" / student / ASSIGNMENT / PART2, as_version=4)
+        for db in (stock, at_once):
+            shutil.copy(folder / "gradebook.db", db)
+        assert save_grades(SaveAutoGrades(), stock, nb, student) > 10
+        assert save_grades(course.SaveAutoGradesAtOnce(), at_once, nb, student) == 1
+        assert saved_rows(at_once) == saved_rows(stock), student
+
+        # a cell the gradebook does not know, last: nbgrader has written the others
+        broken = copy.deepcopy(nb)
+        graded = [c for c in broken.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        broken.cells.append(copy.deepcopy(graded[-1]))
+        broken.cells[-1].metadata.nbgrader.grade_id = "no-such-check"
+        for preprocessor, db in (
+            (SaveAutoGrades(), stock),
+            (course.SaveAutoGradesAtOnce(), at_once),
+        ):
+            with pytest.raises(MissingEntry):
+                save_grades(preprocessor, db, broken, student)
+        blank = [(-1.0, 1), ("blanked",)]
+        assert any(row[1:] not in blank for row in saved_rows(stock)), "nbgrader saved nothing"
+        assert all(row[1:] in blank for row in saved_rows(at_once)), (
+            "grades of a notebook that failed midway were kept"
+        )
 
 
 def kernel_cores(folder, students) -> dict[str, list[int]]:
