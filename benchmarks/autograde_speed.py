@@ -5,11 +5,12 @@
 For each class size, one synthetic class (the correct, buggy and hostile variants of
 democlass.variants, cycled; not the intruders) is
 graded four ways, each in its own copy of the course: (a) `nbgrader autograde`, serial, with
-the course's config (warm kernels); (b) `gradekit autograde` on --jobs workers, warm kernels;
-(c) the same with cold kernels (`c.GradingKernelManager.warm = False`); (d) every notebook
+the course's config (warm kernels); (b) `gradekit autograde` on --jobs workers, warm kernels,
+then the same class regraded (`--force`: the longest submissions of the first grading first);
+(c) the kit with cold kernels (`c.GradingKernelManager.warm = False`); (d) every notebook
 executed with nbclient, one after the other, as the floor. Prints a table of wall times,
 ratios, how many cores each way kept busy on average (from /proc/stat: run it on an
-otherwise idle machine), whether the three gradings gave the same points for every grade
+otherwise idle machine), whether the four gradings gave the same points for every grade
 cell (but for the submissions plain nbgrader gives up on whole, having failed to read one
 of their notebooks: it scores them 0, the kit grades the readable notebook), and memory:
 the largest resident size of one process, and the peak of the total proportional set size
@@ -158,9 +159,10 @@ def main() -> None:
         for size in args.sizes:
             base = make_class(Path(scratch) / f"class{size}", size)
             timings, cores, memory, scores = {}, {}, {}, {}
-            for mode in ("plain", "kit", "cold", "bare"):
-                folder = Path(scratch) / f"class{size}-{mode}"
-                shutil.copytree(base, folder)
+            for mode in ("plain", "kit", "regrade", "cold", "bare"):
+                folder = Path(scratch) / f"class{size}-{'kit' if mode == 'regrade' else mode}"
+                if mode != "regrade":
+                    shutil.copytree(base, folder)
                 if mode == "cold":
                     with open(folder / "nbgrader_config.py", "a") as config:
                         config.write("\nc.GradingKernelManager.warm = False\n")
@@ -171,8 +173,10 @@ def main() -> None:
                     course.nbgrader(
                         folder, "autograde", democlass.ASSIGNMENT, "--force", check=False
                     )
-                elif mode in ("kit", "cold"):
-                    autograde.autograde_class(folder, democlass.ASSIGNMENT, jobs=args.jobs)
+                elif mode in ("kit", "regrade", "cold"):
+                    autograde.autograde_class(
+                        folder, democlass.ASSIGNMENT, jobs=args.jobs, force=mode == "regrade"
+                    )
                 else:
                     bare_execution(folder)
                 timings[mode] = time.monotonic() - start
@@ -192,19 +196,19 @@ def main() -> None:
             kit = {s: p for s, p in scores["kit"].items() if s not in gave_up[size]}
             same = (
                 plain == kit
-                and scores["kit"] == scores["cold"]
+                and scores["kit"] == scores["regrade"] == scores["cold"]
                 and set(scores["plain"]) == set(scores["kit"])  # the same students graded
                 and len(scores["kit"]) == handed_in_notebooks(base)
             )
             names = variant_names()
             for student in sorted(set().union(*scores.values())):
-                points = [scores[mode].get(student, {}) for mode in ("plain", "kit", "cold")]
+                points = [scores[mode].get(student, {}) for mode in scores]
                 for cell in sorted(set().union(*points)):
                     if len({p.get(cell) for p in points}) > 1:
                         print(
                             f"size {size}: {student} ({names[int(student[1:]) % len(names)]}) "
                             f"{cell}: "
-                            f"plain, warm, cold = {[p.get(cell) for p in points]}",
+                            f"{', '.join(scores)} = {[p.get(cell) for p in points]}",
                             file=sys.stderr,
                         )
             if args.postgres:
@@ -214,23 +218,26 @@ def main() -> None:
                     timings[mode] = grade_into_postgres(folder, args, f"bench_{size}_{mode[:4]}")
                     print(f"size {size}: {mode} {timings[mode]:.1f} s", file=sys.stderr)
             rows.append((size, timings, cores, memory, same))
-    modes = ("plain", "kit", "cold", "bare")
-    print(f"| class | plain nbgrader (warm) | kit warm, {args.jobs} jobs | kit cold, {args.jobs} "
-          "jobs | bare serial | kit warm / (bare / jobs) | kit cold / (bare / jobs) | cores "
-          "busy: plain, warm, cold, bare | same points |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    modes = ("plain", "kit", "regrade", "cold", "bare")
+    print(f"| class | plain nbgrader (warm) | kit warm, {args.jobs} jobs | kit warm, regrade | kit "
+          f"cold, {args.jobs} jobs | bare serial | kit warm / (bare / jobs) | regrade / (bare / "
+          "jobs) | kit cold / (bare / jobs) | cores busy: plain, warm, regrade, cold, bare | "
+          "same points |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for size, t, busy, _, same in rows:
         print(
             f"| {size} | "
             + " | ".join(f"{t[m]:.0f} s ({t[m] / size:.2f} s each)" for m in modes)
-            + f" | {t['kit'] / (t['bare'] / args.jobs):.2f}"
-            f" | {t['cold'] / (t['bare'] / args.jobs):.2f}"
-            f" | {', '.join(f'{busy[m]:.2f}' for m in modes)} | {'yes' if same else 'NO'}"
+            + "".join(
+                f" | {t[m] / (t['bare'] / args.jobs):.2f}" for m in ("kit", "regrade", "cold")
+            )
+            + f" | {', '.join(f'{busy[m]:.2f}' for m in modes)} | {'yes' if same else 'NO'}"
             + (f" (nbgrader gave up on {len(gave_up[size])})" if gave_up[size] else "")
             + " |"
         )
-    print("\n| class | memory: largest process / total PSS | plain | kit warm | kit cold | bare |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("\n| class | memory: largest process / total PSS | plain | kit warm | kit warm, regrade "
+          "| kit cold | bare |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for size, _, _, memory, _ in rows:
         print(
             f"| {size} | MiB | "
