@@ -25,12 +25,13 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"RuntimeWarning"
 
-# Autograde as nbgrader does, with four changes. Grade cells are judged in the grading
+# Autograde as nbgrader does, with these changes. Grade cells are judged in the grading
 # process, never in the student's kernel (docs/fairness.md); their hidden
 # checks draw inputs from the course secret (gradekit/secret.py says where it lives). The
 # metadata check (in both passes) compiles nbgrader's JSON schema once instead of checking
-# the schema again for every cell. A notebook's grades reach the gradebook in one
-# transaction, not one per cell (each commit waits for the disk). And a kernel killed by a
+# the schema again for every cell. The gradebook is read once per notebook for its locked
+# cells and points, not once per cell, and a notebook's grades reach it in one transaction,
+# not one per cell (each commit waits for the disk). And a kernel killed by a
 # student's code (os._exit, a segfault) costs only the cell that killed it, and kernels run
 # in the kit's sandbox, in a private copy of the student's folder, under resource limits
 # (docs/operations/sandbox.md):
@@ -42,7 +43,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
+    "gradekit.course.OverwriteCellsReadOnce",
     "gradekit.metadata.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [

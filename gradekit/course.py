@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_config_path
-from nbgrader.api import Gradebook
-from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+from nbgrader.api import Gradebook, GradeCell, MissingEntry, SourceCell, TaskCell
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -170,3 +170,51 @@ def max_scores(course_dir: Path, assignment: str, db_url: str | None = None) -> 
             for cell in nb.grade_cells
             if cell.cell_type == "code"
         }
+
+
+class OverwriteCellsReadOnce(OverwriteCells):
+    """nbgrader's OverwriteCells, reading the notebook's cells from the gradebook once: nbgrader
+    asks for each cell's source (and a graded cell's points) in queries of its own, about
+    40 per notebook. The notebook that comes out is the same."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
+        self.db_url = info["db_url"]
+        with Gradebook(self.db_url) as gradebook:
+            self.gradebook = NotebookCells(gradebook, self.notebook_id, self.assignment_id)
+            nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
+            if self.add_missing_cells:
+                nb, resources = self.add_missing_grade_cells(nb, resources)
+                nb, resources = self.add_missing_task_cells(nb, resources)
+        return nb, resources
+
+
+class NotebookCells:
+    """A gradebook that finds one notebook's source and graded cells in what it read of
+    them at the start; everything else, it asks the gradebook."""
+
+    def __init__(self, gradebook: Gradebook, notebook: str, assignment: str):
+        self.gradebook, self.source, self.graded = gradebook, {}, {}
+        try:
+            found = gradebook.find_notebook(notebook, assignment)
+        except MissingEntry:  # every cell is then unknown, as nbgrader finds it
+            return
+        for kind, found_cells in ((SourceCell, self.source), (TaskCell, self.graded),
+                                  (GradeCell, self.graded)):  # fmt: skip
+            # a grade cell's name wins over a task cell's, as in nbgrader
+            cells = gradebook.db.query(kind).filter_by(notebook_id=found.id)
+            found_cells.update({cell.name: cell for cell in cells})
+
+    def find_source_cell(self, name: str, notebook: str, assignment: str):
+        if name not in self.source:
+            raise MissingEntry(f"No such source cell: {assignment}/{notebook}/{name}")
+        return self.source[name]
+
+    def find_graded_cell(self, name: str, notebook: str, assignment: str):
+        if name not in self.graded:
+            raise MissingEntry(f"No such graded cell: {assignment}/{notebook}/{name}")
+        return self.graded[name]
+
+    def __getattr__(self, name: str):
+        return getattr(self.gradebook, name)

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENT, PART1, PART2, differences, make_course
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.preprocessors import OverwriteCells, SaveAutoGrades
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -141,6 +141,55 @@ def test_a_notebook_s_grades_are_saved_in_one_transaction_as_nbgrader_saves_them
         assert all(row[1:] in blank for row in saved_rows(at_once)), (
             "grades of a notebook that failed midway were kept"
         )
+
+
+def test_cells_are_restored_from_one_read_of_the_gradebook_as_nbgrader_restores_them(tmp_path):
+    folder = make_course(tmp_path / "class")
+    democlass.hand_in(folder, {name: name for name in democlass.VARIANTS})
+    paths = sorted(folder.glob(f"submitted/*/{ASSIGNMENT}/*.ipynb"))
+    db_url, compared, restored_by_nbgrader = course.db_url(folder), 0, 0
+    config = course.load_config(folder)  # the course's: cells deleted are added back
+    assert config.OverwriteCells.add_missing_cells
+    for index, path in enumerate(paths):
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # the class's unreadable files: nbgrader stops before this step
+            continue
+        # its own notebook; for a few, one the gradebook does not know
+        for notebook in [path.stem, "no-such-notebook"][: 1 + (index < 4)]:
+            info = {"notebook": notebook, "assignment": ASSIGNMENT, "db_url": db_url}
+            restored = [
+                restore(preprocessor, nb, info)
+                for preprocessor in (
+                    OverwriteCells(config=config),
+                    course.OverwriteCellsReadOnce(config=config),
+                )
+            ]
+            assert restored[1] == restored[0], f"{path} as {notebook}"
+            compared += 1
+            restored_by_nbgrader += graded_parts(restored[0]) != graded_parts(nb)
+    assert compared > len(paths) - 10
+    assert restored_by_nbgrader > 10, "too few notebooks that nbgrader had to restore"
+
+
+def restore(preprocessor, nb, info: dict):
+    """The notebook a cell-restoring preprocessor makes of a copy of `nb`, or the kind of
+    error it stops with."""
+    try:
+        return preprocessor.preprocess(copy.deepcopy(nb), {"nbgrader": info})[0]
+    except Exception as error:
+        return type(error)
+
+
+def graded_parts(nb) -> list[tuple]:
+    """What nbgrader restores of each cell it knows: its type, source and points."""
+    if isinstance(nb, type):  # an error
+        return []
+    return [
+        (cell["cell_type"], cell["source"], cell["metadata"]["nbgrader"].get("points"))
+        for cell in nb["cells"]
+        if "grade_id" in cell["metadata"].get("nbgrader", {})
+    ]
 
 
 def kernel_cores(folder, students) -> dict[str, list[int]]:
