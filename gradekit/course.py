@@ -1,4 +1,5 @@
-"""Running nbgrader on a course folder and reading its gradebook."""
+"""Running nbgrader on a course folder and reading its gradebook; two of nbgrader's autograde
+steps that go to the gradebook once per notebook rather than once per cell."""
 
 import os
 import subprocess
@@ -50,28 +51,6 @@ def share_database_engines() -> None:
 
     shared_engine.shared = True
     nbgrader.api.create_engine = shared_engine
-
-
-class SaveAutoGradesAtOnce(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades, writing a notebook's grades and comments in one
-    transaction: nbgrader commits after every cell, and each commit waits for the disk
-    (a sqlite gradebook syncs its journal and file every time). The rows are the same; a
-    notebook that fails midway leaves none of its new ones."""
-
-    def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
-        self.student_id, self.db_url = info["student"], info["db_url"]
-        self.gradebook = Gradebook(self.db_url)
-        with self.gradebook:
-            session = self.gradebook.db()
-            session.commit = session.flush  # each cell's commit: written, not yet committed
-            try:
-                nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
-            finally:
-                del session.commit
-            session.commit()
-        return nb, resources
 
 
 def nbgrader(course_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -218,3 +197,25 @@ class NotebookCells:
 
     def __getattr__(self, name: str):
         return getattr(self.gradebook, name)
+
+
+class SaveAutoGradesAtOnce(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, writing a notebook's grades and comments in one
+    transaction: nbgrader commits after every cell, and each commit waits for the disk
+    (a sqlite gradebook syncs its journal and file every time). The rows are the same; a
+    notebook that fails midway leaves none of its new ones."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
+        self.student_id, self.db_url = info["student"], info["db_url"]
+        self.gradebook = Gradebook(self.db_url)
+        with self.gradebook:
+            session = self.gradebook.db()
+            session.commit = session.flush  # each cell's commit: written, not yet committed
+            try:
+                nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
+            finally:
+                del session.commit
+            session.commit()
+        return nb, resources

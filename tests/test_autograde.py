@@ -29,14 +29,21 @@ CLASS = [
 ]
 
 
-def test_parallel_autograde_matches_serial_nbgrader(tmp_path):
-    serial = make_course(tmp_path / "serial")
-    democlass.hand_in(serial, {name: name for name in CLASS})
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    """The class, each student handing in the variant of their name, graded by plain
+    `nbgrader autograde`."""
+    folder = make_course(tmp_path_factory.mktemp("serial") / "class")
+    democlass.hand_in(folder, {name: name for name in CLASS})
+    course.nbgrader(folder, "autograde", ASSIGNMENT, "--force")
+    return folder
+
+
+def test_parallel_autograde_matches_serial_nbgrader(serial, tmp_path):
     parallel = tmp_path / "parallel"
-    shutil.copytree(serial, parallel, ignore=shutil.ignore_patterns("gradebook.db"))
+    shutil.copytree(serial, parallel, ignore=shutil.ignore_patterns("gradebook.db", "autograded"))
     course.nbgrader(parallel, "generate_assignment", ASSIGNMENT, "--force")
 
-    course.nbgrader(serial, "autograde", ASSIGNMENT, "--force")
     outcomes = autograde.autograde_class(parallel, ASSIGNMENT, jobs=2)
 
     assert all(o.graded and not o.error for o in outcomes)
@@ -44,10 +51,12 @@ def test_parallel_autograde_matches_serial_nbgrader(tmp_path):
         course.cell_scores(parallel, ASSIGNMENT), course.cell_scores(serial, ASSIGNMENT)
     )
     exports = {}
-    for folder in (serial, parallel):
-        demo.export_all(folder, folder / "exports", democlass.ROSTER, democlass.COLUMN_IDS)
-        exports[folder] = {p.name: p.read_text() for p in (folder / "exports").iterdir()}
-    assert exports[serial] == exports[parallel]
+    for name, folder in (("serial", serial), ("parallel", parallel)):
+        written = demo.export_all(
+            folder, tmp_path / f"{name}-exports", democlass.ROSTER, democlass.COLUMN_IDS
+        )
+        exports[name] = {path.name: path.read_text() for path in written}
+    assert exports["serial"] == exports["parallel"]
 
 
 SHARED_ENGINES = """
@@ -112,15 +121,12 @@ def save_grades(preprocessor, db: str, nb, student: str) -> int:
     return len(commits) - 2 * opening
 
 
-def test_a_notebook_s_grades_are_saved_in_one_transaction_as_nbgrader_saves_them(tmp_path):
-    folder = make_course(tmp_path / "class")
-    democlass.hand_in(folder, {"ada": "model", "bob": "blank", "eve": "sigmoid-sign"})
-    course.nbgrader(folder, "autograde", ASSIGNMENT, "--force")
+def test_a_notebook_s_grades_are_saved_in_one_transaction_as_nbgrader_saves_them(serial, tmp_path):
     stock, at_once = str(tmp_path / "stock.db"), str(tmp_path / "at-once.db")
-    for student in ("ada", "bob", "eve"):
-        nb = nbformat.read(folder / "autograded" / student / ASSIGNMENT / PART2, as_version=4)
+    for student in ("model", "blank", "sigmoid-sign"):
+        nb = nbformat.read(serial / "autograded" / student / ASSIGNMENT / PART2, as_version=4)
         for db in (stock, at_once):
-            shutil.copy(folder / "gradebook.db", db)
+            shutil.copy(serial / "gradebook.db", db)
         assert save_grades(SaveAutoGrades(), stock, nb, student) > 10
         assert save_grades(course.SaveAutoGradesAtOnce(), at_once, nb, student) == 1
         assert saved_rows(at_once) == saved_rows(stock), student
