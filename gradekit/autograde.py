@@ -26,6 +26,7 @@ students whose id hashes (CRC-32) to K-1 modulo N, the same on every machine wha
 one's directory listing shows.
 """
 
+import ast
 import gc
 import hashlib
 import json
@@ -64,6 +65,8 @@ TRANSIENT_ERRORS = (
 )
 ATTEMPTS = 4
 IGNORED_FILES = {".ipynb_checkpoints", "__pycache__"}
+LEAVES = (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom, ast.Await)
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
 class GradingWorkers(Configurable):
@@ -194,6 +197,46 @@ def last_seconds(course_dir: Path, assignment: str, student: str) -> float:
         return float(seconds)
     except (OSError, ValueError, TypeError, KeyError):
         return float("inf")
+
+
+def endless_loops(folder: Path, notebooks: list[str]) -> int:
+    """How many `while` loops in the code cells of these notebooks can never end: a test
+    that is a true constant, and no `break`, `return` or `raise` of their own (each runs
+    until the cell timeout). Unreadable notebooks and cells count none."""
+    found = 0
+    for name in notebooks:
+        try:
+            cells = json.loads((folder / name).read_text(encoding="utf-8"))["cells"]
+            sources = [c["source"] for c in cells if c.get("cell_type") == "code"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        for source in sources:
+            code = source if isinstance(source, str) else "".join(source)
+            try:
+                tree = ast.parse(re.sub(r"^(\s*)[%!].*$", r"\1pass", code, flags=re.M))
+            except (SyntaxError, ValueError, TypeError, RecursionError):  # magics, bad cells
+                continue
+            found += sum(
+                isinstance(node, ast.While) and loops_forever(node) for node in ast.walk(tree)
+            )
+    return found
+
+
+def loops_forever(loop: ast.While) -> bool:
+    """Whether a `while` loop's test is a true constant and nothing in its body leaves it:
+    no `break` of its own (an inner loop's does not count), `return`, `raise` or `yield`
+    (in a function or class defined inside, they do not count)."""
+    if not (isinstance(loop.test, ast.Constant) and loop.test.value):
+        return False
+    inside = [(node, False) for node in loop.body]  # (node, within an inner loop)
+    while inside:
+        node, inner = inside.pop()
+        if isinstance(node, LEAVES) or isinstance(node, ast.Break) and not inner:
+            return False
+        if not isinstance(node, SCOPES):
+            inner = inner or isinstance(node, (ast.For, ast.AsyncFor, ast.While))
+            inside += [(child, inner) for child in ast.iter_child_nodes(node)]
+    return True
 
 
 def submissions_in_gradebook(course_dir: Path, assignment: str, db_url: str) -> set[str]:
@@ -366,8 +409,7 @@ def autograde_class(
             outcomes[student].skipped = True
         else:
             to_grade.append(Task(assignment, student, stamp, feedback))
-    # the longest first (by the last grading; never graded: first), ties in name order
-    to_grade.sort(key=lambda task: -last_seconds(course_dir, assignment, task.student))
+    to_grade = grading_order(course_dir, notebooks, to_grade)
     if to_grade and scheduler:
         from .cluster import grade_on_cluster
 
@@ -380,6 +422,20 @@ def autograde_class(
             graded = course_dir / "autograded" / student / assignment
             outcomes[student].over_budget = budgets_exceeded(graded, notebooks)
     return [outcomes[student] for student in names]
+
+
+def grading_order(course_dir: Path, notebooks: list[str], tasks: list[Task]) -> list[Task]:
+    """The longest first: by the last grading's time; never graded: first, those with
+    endless loops (each a cell timeout) before the others; ties in the given order."""
+
+    def expected(task: Task) -> tuple[float, int]:
+        seconds = last_seconds(course_dir, task.assignment, task.student)
+        if seconds != float("inf"):
+            return -seconds, 0
+        folder = course_dir / "submitted" / task.student / task.assignment
+        return -seconds, -endless_loops(folder, notebooks)
+
+    return sorted(tasks, key=expected)
 
 
 def grade_in_this_process(

@@ -7,6 +7,7 @@ two students are done, and graded again; the later tests regrade one student at 
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from conftest import (
     ASSIGNMENT,
     GRADEKIT,
+    REPO,
     expected_points,
     make_course,
     run_gradekit,
@@ -190,6 +192,75 @@ def test_a_regrade_starts_with_the_longest_last_time(crashed_and_resumed):
     )
     assert [s for s, _ in order[:2]] == ["st7", "st5"] and all(ok for _, ok in order)
     assert sorted(s for s, _ in order) == students
+
+
+def test_a_first_grading_starts_with_the_endless_loops(tmp_path):
+    folder = tmp_path
+    for part in ("source", "release"):
+        shutil.copytree(REPO / part, folder / part)
+    democlass.hand_in(folder, {"a": "model", "b": "model", "c": "model", "z": "hang-forever"})
+    for student, seconds in (("b", 5), ("c", 1000)):
+        marker = autograde.marker_path(folder, ASSIGNMENT, student)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"fingerprint": "", "seconds": seconds}))
+    notebooks = sorted(p.name for p in (folder / "release" / ASSIGNMENT).glob("*.ipynb"))
+    tasks = [autograde.Task(ASSIGNMENT, s, "") for s in ("a", "b", "c", "z")]
+
+    order = autograde.grading_order(folder, notebooks, tasks)
+
+    # never graded first (the one whose loop runs to the timeout before the other), then
+    # the longest last grading first
+    assert [task.student for task in order] == ["z", "a", "c", "b"]
+
+
+ENDLESS = {  # a cell's code: how many of its loops can never end
+    "while True:\n    pass": 1,
+    "while 1:\n    x = 2": 1,
+    "def train(net):\n    while True:\n        net.backward()": 1,
+    "while True:\n    for i in range(3):\n        break": 1,
+    "while True:\n    def h():\n        return 1": 1,
+    "while True:\n    while True:\n        break": 1,
+    "%matplotlib inline\nwhile 'forever':\n    pass\nwhile True:\n    pass": 2,
+    "while True:\n    break": 0,
+    "while True:\n    if loss < 1e-3:\n        break": 0,
+    "while True:\n    for i in range(3):\n        return i": 0,
+    "while True:\n    raise StopIteration": 0,
+    "def batches():\n    while True:\n        yield 1": 0,
+    "while loss > 1e-3:\n    loss = step()": 0,
+    "while False:\n    pass": 0,
+    "while 0:\n    pass": 0,
+    "for i in range(10):\n    pass": 0,
+    "while True\n    pass": 0,  # not Python: nbgrader reports it, nothing is estimated
+}
+
+
+@pytest.mark.parametrize("source", ENDLESS)
+def test_endless_loops_are_counted_in_code_cells(tmp_path, source):
+    cells = [
+        {"cell_type": "markdown", "source": "while True:\n    pass"},
+        {"cell_type": "code", "source": source.splitlines(keepends=True)},
+    ]
+    (tmp_path / "a.ipynb").write_text(json.dumps({"cells": cells}))
+    (tmp_path / "b.ipynb").write_text("not a notebook")
+
+    found = autograde.endless_loops(tmp_path, ["a.ipynb", "b.ipynb", "missing.ipynb"])
+
+    assert found == ENDLESS[source]
+
+
+def test_of_the_demo_class_only_the_hanging_submission_has_an_endless_loop(tmp_path):
+    course_dir = tmp_path / "course"
+    shutil.copytree(REPO / "source", course_dir / "source")
+    shutil.copytree(REPO / "release", course_dir / "release")
+    democlass.hand_in(course_dir, {name: name for name in democlass.VARIANTS})
+    notebooks = sorted(p.name for p in (course_dir / "release" / ASSIGNMENT).glob("*.ipynb"))
+
+    found = {
+        name: autograde.endless_loops(course_dir / "submitted" / name / ASSIGNMENT, notebooks)
+        for name in democlass.VARIANTS
+    }
+
+    assert {name: n for name, n in found.items() if n} == {"hang-forever": 1}
 
 
 def test_is_graded_needs_marker_files_and_gradebook(tmp_path):
