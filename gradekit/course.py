@@ -7,7 +7,16 @@ import sys
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_config_path
-from nbgrader.api import Gradebook, GradeCell, MissingEntry, SourceCell, TaskCell
+from nbgrader.api import (
+    Comment,
+    Grade,
+    Gradebook,
+    GradeCell,
+    MissingEntry,
+    SolutionCell,
+    SourceCell,
+    TaskCell,
+)
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -169,53 +178,103 @@ class OverwriteCellsReadOnce(OverwriteCells):
         return nb, resources
 
 
-class NotebookCells:
-    """A gradebook that finds one notebook's source and graded cells in what it read of
-    them at the start; everything else, it asks the gradebook."""
-
-    def __init__(self, gradebook: Gradebook, notebook: str, assignment: str):
-        self.gradebook, self.source, self.graded = gradebook, {}, {}
-        try:
-            found = gradebook.find_notebook(notebook, assignment)
-        except MissingEntry:  # every cell is then unknown, as nbgrader finds it
-            return
-        for kind, found_cells in ((SourceCell, self.source), (TaskCell, self.graded),
-                                  (GradeCell, self.graded)):  # fmt: skip
-            # a grade cell's name wins over a task cell's, as in nbgrader
-            cells = gradebook.db.query(kind).filter_by(notebook_id=found.id)
-            found_cells.update({cell.name: cell for cell in cells})
-
-    def find_source_cell(self, name: str, notebook: str, assignment: str):
-        if name not in self.source:
-            raise MissingEntry(f"No such source cell: {assignment}/{notebook}/{name}")
-        return self.source[name]
-
-    def find_graded_cell(self, name: str, notebook: str, assignment: str):
-        if name not in self.graded:
-            raise MissingEntry(f"No such graded cell: {assignment}/{notebook}/{name}")
-        return self.graded[name]
-
-    def __getattr__(self, name: str):
-        return getattr(self.gradebook, name)
-
-
 class SaveAutoGradesAtOnce(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades, writing a notebook's grades and comments in one
-    transaction: nbgrader commits after every cell, and each commit waits for the disk
-    (a sqlite gradebook syncs its journal and file every time). The rows are the same; a
-    notebook that fails midway leaves none of its new ones."""
+    """nbgrader's SaveAutoGrades, reading a notebook's grades and comments from the gradebook
+    once and writing them in one transaction: nbgrader looks each one up in a query of its
+    own and commits after every cell, and each commit waits for the disk (a sqlite
+    gradebook syncs its journal and file every time). The rows are the same; a notebook
+    that fails midway leaves none of its new ones."""
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
         self.student_id, self.db_url = info["student"], info["db_url"]
-        self.gradebook = Gradebook(self.db_url)
-        with self.gradebook:
-            session = self.gradebook.db()
-            session.commit = session.flush  # each cell's commit: written, not yet committed
+        with Gradebook(self.db_url) as gradebook:
+            self.gradebook = SubmittedRows(
+                gradebook, self.notebook_id, self.assignment_id, self.student_id
+            )
+            session = gradebook.db()
+            session.commit = lambda: None  # each cell's commit: kept for the one at the end
             try:
                 nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
             finally:
                 del session.commit
             session.commit()
         return nb, resources
+
+
+class ReadOnce:
+    """A gradebook that answers some lookups from rows it read at the start, raising
+    nbgrader's MissingEntry as nbgrader's own would; anything else, it asks the gradebook."""
+
+    def __init__(self, gradebook: Gradebook):
+        self.gradebook = gradebook
+
+    def __getattr__(self, name: str):
+        return getattr(self.gradebook, name)
+
+    @staticmethod
+    def read(query, rows: dict) -> None:
+        """Add (row, name) pairs of a query to rows by name (a later name wins)."""
+        rows.update({name: row for row, name in query})
+
+    @staticmethod
+    def found(rows: dict, name: str, missing: str):
+        if name not in rows:
+            raise MissingEntry(missing)
+        return rows[name]
+
+
+class NotebookCells(ReadOnce):
+    """One notebook's source and graded cells, read at the start."""
+
+    def __init__(self, gradebook: Gradebook, notebook: str, assignment: str):
+        super().__init__(gradebook)
+        self.source, self.graded = {}, {}
+        try:
+            found = gradebook.find_notebook(notebook, assignment)
+        except MissingEntry:  # every cell is then unknown, as nbgrader finds it
+            return
+        for kind, rows in ((SourceCell, self.source), (TaskCell, self.graded),
+                           (GradeCell, self.graded)):  # fmt: skip
+            # a grade cell's name wins over a task cell's, as in nbgrader
+            query = gradebook.db.query(kind, kind.name).filter_by(notebook_id=found.id)
+            self.read(query, rows)
+
+    def find_source_cell(self, name: str, notebook: str, assignment: str):
+        missing = f"No such source cell: {assignment}/{notebook}/{name}"
+        return self.found(self.source, name, missing)
+
+    def find_graded_cell(self, name: str, notebook: str, assignment: str):
+        missing = f"No such graded cell: {assignment}/{notebook}/{name}"
+        return self.found(self.graded, name, missing)
+
+
+class SubmittedRows(ReadOnce):
+    """One submitted notebook's grades and comments, read at the start."""
+
+    def __init__(self, gradebook: Gradebook, notebook: str, assignment: str, student: str):
+        super().__init__(gradebook)
+        self.grades, self.comments = {}, {}
+        try:
+            found = gradebook.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:  # every grade and comment is then unknown, as nbgrader finds it
+            return
+        for row, kind, rows in ((Grade, TaskCell, self.grades), (Grade, GradeCell, self.grades),
+                                (Comment, TaskCell, self.comments),
+                                (Comment, SolutionCell, self.comments)):  # fmt: skip
+            # a grade (solution) cell's name wins over a task cell's, as in nbgrader
+            query = (
+                gradebook.db.query(row, kind.name)
+                .join(kind, kind.id == row.cell_id)
+                .filter(row.notebook_id == found.id)
+            )
+            self.read(query, rows)
+
+    def find_grade(self, name: str, notebook: str, assignment: str, student: str):
+        missing = f"No such grade: {assignment}/{notebook}/{name} for {student}"
+        return self.found(self.grades, name, missing)
+
+    def find_comment(self, name: str, notebook: str, assignment: str, student: str):
+        missing = f"No such taskcomment: {assignment}/{notebook}/{name} for {student}"
+        return self.found(self.comments, name, missing)

@@ -1,6 +1,7 @@
 """The kit's parallel autograde gives exactly the grades and exports of plain nbgrader."""
 
 import copy
+import itertools
 import json
 import os
 import shutil
@@ -102,34 +103,41 @@ def saved_rows(db: str) -> list[tuple]:
         return grades + comments.fetchall()
 
 
-def save_grades(preprocessor, db: str, nb, student: str) -> int:
+def save_grades(preprocessor, db: str, nb, student: str, part: str = PART2) -> tuple[int, int]:
     """Run a grade-saving preprocessor on an autograded notebook, after blanking what it
-    writes; how many transactions it committed besides those of opening the gradebook."""
+    writes: how many transactions it committed and how many statements it ran, besides
+    those of opening the gradebook."""
     with sqlite3.connect(db) as connection:
         connection.execute("UPDATE grade SET auto_score = -1, needs_manual_grade = 1")
         connection.execute("UPDATE comment SET auto_comment = 'blanked'")
-    commits = []
-    record = lambda connection: commits.append(connection)  # noqa: E731
-    event.listen(Engine, "commit", record)
+    commits, statements = [], []
+    count_commit = lambda connection: commits.append(connection)  # noqa: E731
+    count_statement = lambda *args: statements.append(args)  # noqa: E731
+    event.listen(Engine, "commit", count_commit)
+    event.listen(Engine, "before_cursor_execute", count_statement)
     try:
         with Gradebook(f"sqlite:///{db}"):
-            opening = len(commits)
-        info = {"notebook": PART2[:-6], "assignment": ASSIGNMENT, "student": student}
+            opening = len(commits), len(statements)
+        info = {"notebook": part[:-6], "assignment": ASSIGNMENT, "student": student}
         preprocessor.preprocess(nb, {"nbgrader": {**info, "db_url": f"sqlite:///{db}"}})
     finally:
-        event.remove(Engine, "commit", record)
-    return len(commits) - 2 * opening
+        event.remove(Engine, "commit", count_commit)
+        event.remove(Engine, "before_cursor_execute", count_statement)
+    return len(commits) - 2 * opening[0], len(statements) - 2 * opening[1]
 
 
 def test_a_notebook_s_grades_are_saved_in_one_transaction_as_nbgrader_saves_them(serial, tmp_path):
     stock, at_once = str(tmp_path / "stock.db"), str(tmp_path / "at-once.db")
-    for student in ("model", "blank", "sigmoid-sign"):
-        nb = nbformat.read(serial / "autograded" / student / ASSIGNMENT / PART2, as_version=4)
+    for student, part in itertools.product(("model", "blank", "sigmoid-sign"), (PART1, PART2)):
+        nb = nbformat.read(serial / "autograded" / student / ASSIGNMENT / part, as_version=4)
         for db in (stock, at_once):
             shutil.copy(serial / "gradebook.db", db)
-        assert save_grades(SaveAutoGrades(), stock, nb, student) > 10
-        assert save_grades(course.SaveAutoGradesAtOnce(), at_once, nb, student) == 1
-        assert saved_rows(at_once) == saved_rows(stock), student
+        commits, statements = save_grades(SaveAutoGrades(), stock, nb, student, part)
+        assert commits > 10 and statements > 20
+        # a few reads of the notebook's grades and comments, their changes written together
+        commits, statements = save_grades(course.SaveAutoGradesAtOnce(), at_once, nb, student, part)
+        assert commits == 1 and statements <= 10, statements
+        assert saved_rows(at_once) == saved_rows(stock), (student, part)
 
         # a cell the gradebook does not know, last: nbgrader has written the others
         broken = copy.deepcopy(nb)
@@ -141,12 +149,48 @@ def test_a_notebook_s_grades_are_saved_in_one_transaction_as_nbgrader_saves_them
             (course.SaveAutoGradesAtOnce(), at_once),
         ):
             with pytest.raises(MissingEntry):
-                save_grades(preprocessor, db, broken, student)
+                save_grades(preprocessor, db, broken, student, part)
         blank = [(-1.0, 1), ("blanked",)]
         assert any(row[1:] not in blank for row in saved_rows(stock)), "nbgrader saved nothing"
         assert all(row[1:] in blank for row in saved_rows(at_once)), (
             "grades of a notebook that failed midway were kept"
         )
+
+
+def test_task_cells_comments_are_saved_as_nbgrader_saves_them(tmp_path):
+    # the demo assignment has no task cell: a gradebook and a notebook that have them
+    stock, at_once = str(tmp_path / "stock.db"), str(tmp_path / "at-once.db")
+    with course.gradebook(tmp_path, f"sqlite:///{stock}") as gb:
+        gb.add_assignment(ASSIGNMENT)
+        gb.add_notebook("tasks", ASSIGNMENT)
+        gb.add_grade_cell("check", "tasks", ASSIGNMENT, max_score=2, cell_type="code")
+        gb.add_solution_cell("answer", "tasks", ASSIGNMENT)
+        for name in ("essay", "plot"):
+            gb.add_task_cell(name, "tasks", ASSIGNMENT, max_score=3, cell_type="markdown")
+        gb.add_student("st")
+        gb.add_submission(ASSIGNMENT, "st")
+    shutil.copy(stock, at_once)
+    nb = nbformat.v4.new_notebook()
+    meta = {"grade": False, "solution": False, "task": False, "locked": False}
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {**meta, "solution": True,
+                                                                  "grade_id": "answer"}}),
+        nbformat.v4.new_code_cell("assert x", metadata={"nbgrader": {**meta, "grade": True,
+                                                                     "grade_id": "check",
+                                                                     "points": 2}}),
+        nbformat.v4.new_markdown_cell("Explain.", metadata={"nbgrader": {**meta, "task": True,
+                                                                         "grade_id": "essay",
+                                                                         "points": 3}}),
+        nbformat.v4.new_markdown_cell("Plot.", metadata={"nbgrader": {**meta, "task": True,
+                                                                      "grade_id": "plot",
+                                                                      "points": 3}}),
+    ]  # fmt: skip
+
+    assert save_grades(SaveAutoGrades(), stock, nb, "st", "tasks.ipynb")[0] > 3
+    assert save_grades(course.SaveAutoGradesAtOnce(), at_once, nb, "st", "tasks.ipynb")[0] == 1
+    rows = saved_rows(at_once)
+    assert rows == saved_rows(stock)
+    assert sum(row[1:] == (None,) for row in rows) == 3  # the comments of the tasks and answer
 
 
 def test_cells_are_restored_from_one_read_of_the_gradebook_as_nbgrader_restores_them(tmp_path):
