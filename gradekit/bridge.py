@@ -242,8 +242,10 @@ class Bridge:
 
     def close(self) -> None:
         """End the kernel's serve() (and its maker), so that the notebook's next cell can run
-        (grade cells in a row share one)."""
+        (grade cells in a row share one), once the copies killed have ended: that cell sees
+        no process of the checks'."""
         self.end_maker()
+        self.forget_ended(2)
         if self.serving is None:
             return
         self.client.input(json.dumps({"end": True}))
@@ -253,6 +255,15 @@ class Bridge:
                 self._next(deadline - time.monotonic())
             except StudentError:
                 pass
+
+    def forget_ended(self, seconds: float = 0) -> None:
+        """Let go of the killed copies that have ended, waiting up to `seconds` for them
+        (an ended copy's pid may be reused)."""
+        deadline = time.monotonic() + seconds
+        for pid, pidfd in list(self.dying.items()):
+            if select.select([pidfd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                os.close(pidfd)
+                del self.dying[pid]
 
     def end_maker(self) -> None:
         if self.maker is not None:
@@ -320,10 +331,7 @@ class Bridge:
         """Kill the processes the notebook's code started (no check needs one, and a fork
         bomb's would leave no room for the check's copy), all but `spare`; whether there
         were any. Copies already killed are left to end by themselves."""
-        for pid, pidfd in list(self.dying.items()):
-            if select.select([pidfd], [], [], 0)[0]:  # ended: its pid may be reused now
-                os.close(pidfd)
-                del self.dying[pid]
+        self.forget_ended()
         killed = False
         for _ in range(20):
             found = {p for p in descendants(self.root) if not self.is_own(p)} - {spare}
