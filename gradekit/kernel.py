@@ -276,8 +276,10 @@ class GradingKernelManager(AsyncKernelManager):
 
 NOT_NOTEBOOKS = shutil.ignore_patterns("*.ipynb")
 # ipykernel sleeps 0.5 ms before each execute reply (against outputs arriving after it);
-# nbclient waits for the kernel's idle status on IOPub anyway, which comes after them.
-KERNEL_OPTIONS = ["--Kernel._execute_sleep=0"]
+# nbclient waits for the kernel's idle status on IOPub anyway, which comes after them. A
+# grading kernel's input history stays in memory (In, Out, %history): IPython's database of
+# it, in the kernel's own /tmp that ends with it, took a thread and about 0.7 ms per cell.
+KERNEL_OPTIONS = ["--Kernel._execute_sleep=0", "--HistoryManager.enabled=False"]
 ZYGOTE = Path(__file__).with_name("zygote.py")  # the warm parent's code, run in the sandbox
 MATPLOTLIB = "/tmp/matplotlib"  # a sandboxed kernel's matplotlib folder (its font cache)
 FOLDER_PREFIX = "gradekit-kernel-"  # private folders: gradekit-kernel-<grader pid>-<random>
