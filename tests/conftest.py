@@ -198,6 +198,15 @@ def fresh_course(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def every_variant(tmp_path_factory) -> Path:
+    """A course folder in which each of the demo class's variants is handed in by a student
+    of its name, not graded (read it, do not change it)."""
+    folder = make_course(tmp_path_factory.mktemp("every-variant") / "course")
+    democlass.hand_in(folder, {name: name for name in VARIANTS})
+    return folder
+
+
+@pytest.fixture(scope="session")
 def model_answers():
     return submissions.model_answers(SOURCE)
 

@@ -193,9 +193,10 @@ def test_task_cells_comments_are_saved_as_nbgrader_saves_them(tmp_path):
     assert sum(row[1:] == (None,) for row in rows) == 3  # the comments of the tasks and answer
 
 
-def test_cells_are_restored_from_one_read_of_the_gradebook_as_nbgrader_restores_them(tmp_path):
-    folder = make_course(tmp_path / "class")
-    democlass.hand_in(folder, {name: name for name in democlass.VARIANTS})
+def test_cells_are_restored_from_one_read_of_the_gradebook_as_nbgrader_restores_them(
+    every_variant,
+):
+    folder = every_variant
     paths = sorted(folder.glob(f"submitted/*/{ASSIGNMENT}/*.ipynb"))
     db_url, compared, restored_by_nbgrader = course.db_url(folder), 0, 0
     config = course.load_config(folder)  # the course's: cells deleted are added back

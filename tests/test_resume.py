@@ -248,15 +248,11 @@ def test_endless_loops_are_counted_in_code_cells(tmp_path, source):
     assert found == ENDLESS[source]
 
 
-def test_of_the_demo_class_only_the_hanging_submission_has_an_endless_loop(tmp_path):
-    course_dir = tmp_path / "course"
-    shutil.copytree(REPO / "source", course_dir / "source")
-    shutil.copytree(REPO / "release", course_dir / "release")
-    democlass.hand_in(course_dir, {name: name for name in democlass.VARIANTS})
-    notebooks = sorted(p.name for p in (course_dir / "release" / ASSIGNMENT).glob("*.ipynb"))
+def test_of_the_demo_class_only_the_hanging_submission_has_an_endless_loop(every_variant):
+    notebooks = sorted(p.name for p in (every_variant / "release" / ASSIGNMENT).glob("*.ipynb"))
 
     found = {
-        name: autograde.endless_loops(course_dir / "submitted" / name / ASSIGNMENT, notebooks)
+        name: autograde.endless_loops(every_variant / "submitted" / name / ASSIGNMENT, notebooks)
         for name in democlass.VARIANTS
     }
 
