@@ -33,6 +33,7 @@ import errno
 import gc
 import io
 import json
+import math
 import os
 import signal
 import socket
@@ -125,7 +126,7 @@ def _array(data):
     if not all(type(n) is int and 0 <= n <= MAX_MESSAGE for n in shape):
         raise ValueError("a malformed array shape")
     raw = base64.b64decode(_text(data["array"], MAX_MESSAGE), validate=True)
-    if len(raw) != int(np.prod(shape, dtype=object)) * dtype.itemsize:
+    if len(raw) != math.prod(shape) * dtype.itemsize:
         raise ValueError("array data of the wrong size")
     array = np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
     return array[()] if data.get("scalar") is True and array.ndim == 0 else array

@@ -29,6 +29,7 @@ one's directory listing shows.
 import ast
 import gc
 import hashlib
+import importlib
 import json
 import multiprocessing
 import os
@@ -64,6 +65,13 @@ TRANSIENT_ERRORS = (
     "deadlock detected",
 )
 ATTEMPTS = 4
+# What a grading worker imports before its first student (nbgrader alone takes 1 s).
+WORKER_MODULES = [
+    "gradekit.autograde",
+    "gradekit.judge",
+    "nbgrader.apps.api",
+    "nbgrader.converters.autograde",
+]
 IGNORED_FILES = {".ipynb_checkpoints", "__pycache__"}
 LEAVES = (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom, ast.Await)
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -268,15 +276,22 @@ def start_worker(
     db_url: str,
     config_dir: str | None = None,
     cores: SynchronizedArray | None = None,
+    environment: dict[str, str] | None = None,
 ) -> None:
     """Set this process up to grade the course's students (nbgrader's API, config loaded once
     from the course folder, or from `config_dir`), on a core of its own if `cores` (a shared
-    array of cores, -1 once claimed) has one left."""
+    array of cores, -1 once claimed) has one left, in the grader's `environment` if given
+    (a worker forked by the worker server has the server's)."""
     global _API, _SETUP
     if cores is not None:
         claim_core(cores)
+    for name in WORKER_MODULES:  # imported once, then frozen (preloaded by the server)
+        importlib.import_module(name)
     from nbgrader.apps.api import NbGraderAPI
 
+    if environment is not None:
+        os.environ.clear()
+        os.environ.update(environment)
     os.chdir(course_dir)
     os.environ["PATH"] = course.environment()["PATH"]
     config = course.load_config(Path(config_dir or course_dir))
@@ -285,10 +300,6 @@ def start_worker(
     course.share_database_engines()
     _API = NbGraderAPI(config=config)
     _SETUP = (course_dir, config_dir or course_dir)
-    from nbgrader.converters import autograde  # noqa: F401 - imported once, then frozen
-
-    from . import judge  # noqa: F401
-
     gc.freeze()  # the worker's modules and setup: no garbage collection goes through them
 
 
@@ -397,9 +408,7 @@ def autograde_class(
     to_grade = []
     for student in names:
         folder = submitted / student / assignment
-        problems = check_submission(folder, notebooks)
-        review = code_to_review(folder, notebooks)
-        outcomes[student] = Outcome(student, graded=False, problems=problems, review=review)
+        outcomes[student] = Outcome(student, False, check_submission(folder, notebooks))
         if not (folder.is_dir() and any(folder.glob("*.ipynb"))):
             continue
         stamp = fingerprint(course_dir, assignment, student)
@@ -409,6 +418,10 @@ def autograde_class(
             outcomes[student].skipped = True
         else:
             to_grade.append(Task(assignment, student, stamp, feedback))
+    if len(to_grade) > 1 and not scheduler:
+        start_worker_server()  # it imports what workers need while the code is read
+    for student in names:
+        outcomes[student].review = code_to_review(submitted / student / assignment, notebooks)
     to_grade = grading_order(course_dir, notebooks, to_grade)
     if to_grade and scheduler:
         from .cluster import grade_on_cluster
@@ -470,11 +483,33 @@ def _grade_on_pool(setup, tasks, jobs, outcomes, progress, on_result) -> None:
         finally:
             os.chdir(cwd)
         return
-    context = multiprocessing.get_context("spawn")
+    context = worker_context()
     cores = cores_for(jobs, config_dir=setup[2])
     shared = context.Array("i", cores) if cores else None
-    with context.Pool(jobs, initializer=start_worker, initargs=(*setup, shared)) as pool:
+    initargs = (*setup, shared, dict(os.environ))
+    with context.Pool(jobs, initializer=start_worker, initargs=initargs) as pool:
         record(pool.imap_unordered(grade_submission, tasks))
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: forked from a server process that has imported nbgrader
+    and the kit once (`WORKER_MODULES`: 1.2 s that every worker paid), where the platform
+    has one; otherwise each a new Python ("spawn"). Never forked from this process, whose
+    threads (a web server's, a Dask client's) a fork would copy mid-work."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WORKER_MODULES)
+    return context
+
+
+def start_worker_server() -> None:
+    """Start the server that forks the workers, if not yet running, without waiting for
+    its imports (the workers' start does)."""
+    if worker_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def print_progress(done: int, total: int, failed: int, elapsed: float) -> None:

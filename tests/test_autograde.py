@@ -93,6 +93,41 @@ def test_a_worker_shares_one_database_engine_per_gradebook(tmp_path):
     assert result.stdout.strip() == "shared", result.stderr[-2000:]
 
 
+WORKER_SERVER = """
+import json, os, sys
+from gradekit import autograde
+
+course_dir = sys.argv[1]
+autograde.start_worker_server()
+os.environ["GRADEKIT_PROBE"] = "set after the server started"
+setup = (course_dir, f"sqlite:///{course_dir}/gradebook.db", course_dir, None, dict(os.environ))
+context = autograde.worker_context()
+with context.Pool(2, initializer=autograde.start_worker, initargs=setup) as pool:
+    probes = pool.map(os.getenv, ["GRADEKIT_PROBE"] * 4)
+    folders = set(pool.starmap(os.getcwd, [()] * 4))
+    parent = pool.apply(os.getppid)
+print(json.dumps({"probes": probes, "folders": sorted(folders), "parent": parent,
+                  "grader": os.getpid(), "method": context.get_start_method()}))
+"""
+
+
+def test_workers_are_forked_by_a_server_yet_have_the_grader_s_environment(tmp_path):
+    folder = make_course(tmp_path / "course")
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_SERVER, str(folder)],
+        capture_output=True,
+        text=True,
+        env=course.environment(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout)
+    assert seen["method"] == "forkserver"
+    assert seen["parent"] != seen["grader"], "a worker was forked by the grader itself"
+    assert seen["probes"] == ["set after the server started"] * 4, seen["probes"]
+    assert seen["folders"] == [str(folder)], "a worker is not in the course folder"
+
+
 def saved_rows(db: str) -> list[tuple]:
     """Every grade's automatic score and review flag, and every comment's automatic text."""
     with sqlite3.connect(db) as connection:
