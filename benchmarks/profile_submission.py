@@ -108,6 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "agg")
     course.share_database_engines()  # as every grading worker of the kit does
+    course.create_tables_only_when_missing()
     for step, targets in STEPS.items():
         for owner, name in targets:
             setattr(owner, name, timed(step, getattr(owner, name)))

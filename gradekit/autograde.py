@@ -298,6 +298,7 @@ def start_worker(
     config.CourseDirectory.root = course_dir
     config.CourseDirectory.db_url = db_url
     course.share_database_engines()
+    course.create_tables_only_when_missing()
     _API = NbGraderAPI(config=config)
     _SETUP = (course_dir, config_dir or course_dir)
     gc.freeze()  # the worker's modules and setup: no garbage collection goes through them

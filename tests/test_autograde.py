@@ -93,6 +93,51 @@ def test_a_worker_shares_one_database_engine_per_gradebook(tmp_path):
     assert result.stdout.strip() == "shared", result.stderr[-2000:]
 
 
+TABLES_ONCE = """
+import sqlite3, sys
+from nbgrader.api import Gradebook
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from gradekit import course
+
+statements = []
+event.listen(Engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+url = f"sqlite:///{sys.argv[1]}/gradebook.db"
+if sys.argv[2] == "once":
+    course.create_tables_only_when_missing()
+    course.create_tables_only_when_missing()  # a second call changes nothing
+with Gradebook(url) as book:  # a new gradebook: nbgrader creates its tables
+    book.add_student("ada")
+statements.clear()
+with Gradebook(url) as book:
+    assert [s.id for s in book.students] == ["ada"]
+opened = len(statements) - 1  # the students' query
+with sqlite3.connect(f"{sys.argv[1]}/gradebook.db") as db:
+    db.execute("DROP TABLE comment")
+with Gradebook(url) as book:  # a table missing: created again
+    pass
+with sqlite3.connect(f"{sys.argv[1]}/gradebook.db") as db:
+    assert db.execute("SELECT count(*) FROM comment").fetchone() == (0,)
+print(opened)
+"""
+
+
+def test_a_worker_s_gradebook_opens_look_for_the_tables_in_one_query(tmp_path):
+    counts = {}
+    for way in ("nbgrader", "once"):
+        (tmp_path / way).mkdir()
+        result = subprocess.run(
+            [sys.executable, "-c", TABLES_ONCE, str(tmp_path / way), way],
+            capture_output=True,
+            text=True,
+            env=course.environment(),
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        counts[way] = int(result.stdout)
+    assert counts["nbgrader"] >= 14, counts  # a query per table, and more
+    assert counts["once"] <= 4, counts  # the tables, the tables again, the course
+
+
 WORKER_SERVER = """
 import json, os, sys
 from gradekit import autograde
