@@ -2,10 +2,12 @@
 
 Each worker process loads the course's nbgrader config once and grades whole submissions
 with nbgrader's own `Autograde` converter (through `NbGraderAPI.autograde`), so grades are
-those of `nbgrader autograde`; the gradebook (sqlite, or any `CourseDirectory.db_url` such as
-PostgreSQL) is written by one student's grading at a time per worker. Before grading,
-notebooks nbgrader cannot read (not JSON, empty) are set aside, so the rest of that student's
-work is still graded.
+those of `nbgrader autograde`. Workers are forked by a server process that imports nbgrader
+and the kit once, while the submissions are read (multiprocessing's forkserver; a new Python
+for each where the platform has none), and take the grader's environment. The gradebook
+(sqlite, or any `CourseDirectory.db_url` such as PostgreSQL) is written by one student's
+grading at a time per worker. Before grading, notebooks nbgrader cannot read (not JSON,
+empty) are set aside, so the rest of that student's work is still graded.
 
 A re-run grades only what is not yet graded. After nbgrader grades a student successfully, the
 worker writes a marker, `.gradekit/graded/<assignment>/<student>.json`, holding a fingerprint
