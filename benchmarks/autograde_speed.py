@@ -108,20 +108,21 @@ def bare_execution(folder: Path) -> None:
 
 
 class MemorySampler(threading.Thread):
-    """Samples, every 0.5 s, the memory of every process below this one: the largest
-    resident size of one process, and the total proportional set size (PSS). Each sample
-    reads every process's page tables (smaps_rollup): every 0.2 s, that took 4% of a core
-    while the kit graded, and slowed it by as much."""
+    """Samples, every 0.5 s, the memory of every process below this one but those it is
+    told to leave out: the largest resident size of one process, and the total proportional
+    set size (PSS). Each sample reads every process's page tables (smaps_rollup): every
+    0.2 s, that took 4% of a core while the kit graded, and slowed it by as much."""
 
-    def __init__(self):
+    def __init__(self, leave_out: set[int]):
         super().__init__(daemon=True)
         self.running = True
         self.largest_rss = self.total_pss = 0
+        self.leave_out = leave_out
 
     def run(self) -> None:
         while self.running:
             total = 0
-            for pid in processes.descendants(os.getpid()):
+            for pid in processes.descendants(os.getpid()) - self.leave_out:
                 fields = dict(
                     line.split(":", 1)
                     for line in processes.read(f"/proc/{pid}/smaps_rollup").splitlines()[1:]
@@ -166,7 +167,9 @@ def main() -> None:
                 if mode == "cold":
                     with open(folder / "nbgrader_config.py", "a") as config:
                         config.write("\nc.GradingKernelManager.warm = False\n")
-                sampler = MemorySampler()
+                # the kit's server of workers, idle once started, is not plain's or bare's
+                kits = processes.descendants(os.getpid()) if mode in ("plain", "bare") else set()
+                sampler = MemorySampler(leave_out=kits)
                 sampler.start()
                 start, busy = time.monotonic(), busy_cpu_seconds()
                 if mode == "plain":
