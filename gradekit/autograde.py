@@ -411,7 +411,8 @@ def autograde_class(
     to_grade = []
     for student in names:
         folder = submitted / student / assignment
-        outcomes[student] = Outcome(student, False, check_submission(folder, notebooks))
+        problems = check_submission(folder, notebooks)
+        outcomes[student] = Outcome(student, graded=False, problems=problems)
         if not (folder.is_dir() and any(folder.glob("*.ipynb"))):
             continue
         stamp = fingerprint(course_dir, assignment, student)
