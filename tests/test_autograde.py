@@ -60,6 +60,14 @@ def test_parallel_autograde_matches_serial_nbgrader(serial, tmp_path):
     assert exports["serial"] == exports["parallel"]
 
 
+def run_script(source: str, *args) -> subprocess.CompletedProcess:
+    """Run Python code in a process of its own (a new grading worker's), with arguments."""
+    command = [sys.executable, "-c", source, *map(str, args)]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=course.environment(), timeout=120
+    )
+
+
 SHARED_ENGINES = """
 import sys
 from nbgrader.api import Gradebook
@@ -84,12 +92,7 @@ print("shared")
 def test_a_worker_shares_one_database_engine_per_gradebook(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    result = subprocess.run(
-        [sys.executable, "-c", SHARED_ENGINES, str(tmp_path / "a"), str(tmp_path / "b")],
-        capture_output=True,
-        text=True,
-        env=course.environment(),
-    )
+    result = run_script(SHARED_ENGINES, tmp_path / "a", tmp_path / "b")
     assert result.stdout.strip() == "shared", result.stderr[-2000:]
 
 
@@ -126,12 +129,7 @@ def test_a_worker_s_gradebook_opens_look_for_the_tables_in_one_query(tmp_path):
     counts = {}
     for way in ("nbgrader", "once"):
         (tmp_path / way).mkdir()
-        result = subprocess.run(
-            [sys.executable, "-c", TABLES_ONCE, str(tmp_path / way), way],
-            capture_output=True,
-            text=True,
-            env=course.environment(),
-        )
+        result = run_script(TABLES_ONCE, tmp_path / way, way)
         assert result.returncode == 0, result.stderr[-2000:]
         counts[way] = int(result.stdout)
     assert counts["nbgrader"] >= 14, counts  # a query per table, and more
@@ -156,15 +154,9 @@ print(json.dumps({"probes": probes, "folders": sorted(folders), "parent": parent
 """
 
 
-def test_workers_are_forked_by_a_server_yet_have_the_grader_s_environment(tmp_path):
-    folder = make_course(tmp_path / "course")
-    result = subprocess.run(
-        [sys.executable, "-c", WORKER_SERVER, str(folder)],
-        capture_output=True,
-        text=True,
-        env=course.environment(),
-        timeout=120,
-    )
+def test_workers_are_forked_by_a_server_yet_have_the_grader_s_environment(fresh_course):
+    folder = fresh_course
+    result = run_script(WORKER_SERVER, folder)
     assert result.returncode == 0, result.stderr[-2000:]
     seen = json.loads(result.stdout)
     assert seen["method"] == "forkserver"
